@@ -1,0 +1,23 @@
+import { UsageError } from "../../errors.js";
+import { readAudit } from "../../home/audit.js";
+import type { CommandContext } from "../context.js";
+import { table } from "../output.js";
+
+export default async function log(ctx: CommandContext, opts: { limit: string; provider?: string }): Promise<void> {
+  const limit = Number(opts.limit);
+  if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a positive whole number, got "${opts.limit}"`);
+  const entries = readAudit(ctx.home)
+    .filter((e) => !opts.provider || e.provider === opts.provider)
+    .slice(-limit);
+  ctx.out.result(entries, () =>
+    table(
+      ["TIME", "EVENT", "PROVIDER", "DETAILS"],
+      entries.map(({ timestamp, event, provider, ...rest }) => [
+        String(timestamp),
+        String(event),
+        provider === undefined ? "" : String(provider),
+        Object.entries(rest).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join(" "),
+      ]),
+    ),
+  );
+}

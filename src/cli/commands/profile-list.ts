@@ -1,0 +1,11 @@
+import type { CommandContext } from "../context.js";
+
+export default async function profileList(ctx: CommandContext): Promise<void> {
+  const current = ctx.profile;
+  const fallback = ctx.home.config().default_profile;
+  const names = ctx.home.listProfiles();
+  const profiles = names.map((name) => ({ name, default: name === fallback, current: name === current }));
+  ctx.out.result({ profiles, current }, () =>
+    profiles.length ? profiles.map((p) => `${p.current ? "* " : "  "}${p.name}${p.default ? ctx.out.paint(" (default)", "dim") : ""}`) : ["no profiles yet (one is made at the first login)"],
+  );
+}

@@ -1,0 +1,60 @@
+import { Home } from "../home/home.js";
+import { Connections } from "../vault/connections.js";
+import { Vault } from "../vault/store.js";
+import { ProviderRegistry } from "../providers/registry.js";
+import { Output, colourEnabled, type Streams } from "./output.js";
+
+export interface GlobalOptions {
+  json?: boolean;
+  quiet?: boolean;
+  color?: boolean; // commander's --no-color
+  profile?: string;
+}
+
+export interface Io extends Streams {
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean; setRawMode?: (mode: boolean) => unknown };
+  env: NodeJS.ProcessEnv;
+}
+
+/** What every command gets injected: where the home is, which profile, how to print. */
+export class CommandContext {
+  readonly home: Home;
+  readonly out: Output;
+  private cachedProfile: string | undefined;
+  private cachedConnections: Connections | undefined;
+  private cachedProviders: ProviderRegistry | undefined;
+
+  constructor(
+    readonly io: Io,
+    readonly globals: GlobalOptions,
+  ) {
+    this.home = new Home();
+    this.out = new Output(
+      {
+        json: Boolean(globals.json),
+        quiet: Boolean(globals.quiet),
+        color: colourEnabled(globals.color === false, io.env, io.stderr),
+      },
+      io,
+    );
+  }
+
+  get profile(): string {
+    this.cachedProfile ??= this.home.resolveProfile(this.globals.profile, this.io.env);
+    return this.cachedProfile;
+  }
+
+  get connections(): Connections {
+    this.cachedConnections ??= new Connections(new Vault(this.home, this.profile));
+    return this.cachedConnections;
+  }
+
+  get providers(): ProviderRegistry {
+    this.cachedProviders ??= new ProviderRegistry(this.home);
+    return this.cachedProviders;
+  }
+
+  close(): void {
+    this.cachedConnections?.vault.close();
+  }
+}

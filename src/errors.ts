@@ -1,0 +1,49 @@
+// Every failure authsome reports is one of these: a category with a documented exit code,
+// a message that names what failed, and a hint that says what to do next. Never a secret.
+
+export const ExitCode = {
+  ok: 0,
+  generic: 1,
+  usage: 2,
+  providerNotFound: 3,
+  authFailed: 4,
+  credentialMissing: 5,
+  refreshFailed: 6,
+  storeUnavailable: 7,
+} as const;
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+export class AuthsomeError extends Error {
+  readonly exitCode: ExitCodeValue = ExitCode.generic;
+  readonly hint: string | undefined;
+  constructor(message: string, options: { hint?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.hint = options.hint;
+  }
+  /** Stable code for --json output. */
+  get code(): string {
+    return this.name.replace(/Error$/, "").replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
+  }
+}
+
+export class UsageError extends AuthsomeError {
+  override readonly exitCode = ExitCode.usage;
+}
+export class ProviderNotFoundError extends AuthsomeError {
+  override readonly exitCode = ExitCode.providerNotFound;
+}
+export class AuthenticationError extends AuthsomeError {
+  override readonly exitCode = ExitCode.authFailed;
+}
+export class CredentialMissingError extends AuthsomeError {
+  override readonly exitCode = ExitCode.credentialMissing;
+}
+export class RefreshError extends AuthsomeError {
+  override readonly exitCode = ExitCode.refreshFailed;
+}
+export class StoreUnavailableError extends AuthsomeError {
+  override readonly exitCode = ExitCode.storeUnavailable;
+}
+/** A provider definition that does not validate; the message names the file and JSON path. */
+export class ProviderDefinitionError extends UsageError {}

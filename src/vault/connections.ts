@@ -1,0 +1,146 @@
+import { assertName } from "../home/names.js";
+import {
+  keys,
+  newMetadata,
+  nowIso,
+  SCHEMA_VERSION,
+  type ClientRecord,
+  type ConnectionRecord,
+  type ProviderMetadataRecord,
+  type ProviderStateRecord,
+} from "./records.js";
+import type { Vault } from "./store.js";
+
+export interface ConnectionEntry {
+  provider: string;
+  connection: string;
+  key: string;
+  record?: ConnectionRecord;
+  error?: string;
+}
+
+/** Connections, client credentials and per-provider metadata of one profile. */
+export class Connections {
+  constructor(readonly vault: Vault) {}
+
+  get profile(): string {
+    return this.vault.profile;
+  }
+
+  /** Every connection of the profile (or of one provider); unreadable records carry an error. */
+  async list(provider?: string): Promise<ConnectionEntry[]> {
+    const prefix = provider ? keys.providerPrefix(this.profile, provider) : keys.profilePrefix(this.profile);
+    const entries = await this.vault.list(prefix);
+    return entries
+      .filter((e) => e.parsed?.kind === "connection")
+      .map((e) => ({
+        provider: e.parsed!.provider,
+        connection: e.parsed!.connection!,
+        key: e.key,
+        ...(e.record ? { record: e.record as ConnectionRecord } : { error: e.error! }),
+      }));
+  }
+
+  /** Providers that have any record in this profile (connections or client credentials). */
+  async providersWithRecords(): Promise<Set<string>> {
+    const rows = this.vault.kv.list(keys.profilePrefix(this.profile));
+    return new Set(rows.map((r) => r.key.split(":")[2]!).filter(Boolean));
+  }
+
+  metadata(provider: string): Promise<ProviderMetadataRecord | undefined> {
+    return this.vault.get<ProviderMetadataRecord>(keys.metadata(this.profile, provider));
+  }
+
+  /** The connection a command means: the one named, else the provider's default, else "default". */
+  async resolveName(provider: string, connection?: string): Promise<string> {
+    if (connection) return assertName("connection", connection);
+    return (await this.metadata(provider))?.default_connection ?? "default";
+  }
+
+  async get(provider: string, connection?: string): Promise<ConnectionRecord | undefined> {
+    const name = await this.resolveName(provider, connection);
+    return this.vault.get<ConnectionRecord>(keys.connection(this.profile, provider, name));
+  }
+
+  /** Stores a connection and lists it in the provider's metadata (the first one becomes the default). */
+  async save(record: ConnectionRecord): Promise<void> {
+    const { provider, connection_name: name } = record;
+    await this.vault.update(async (tx) => {
+      const meta = (await tx.get<ProviderMetadataRecord>(keys.metadata(this.profile, provider))) ?? newMetadata(this.profile, provider);
+      if (!meta.connection_names.includes(name)) meta.connection_names.push(name);
+      meta.default_connection ??= name;
+      meta.last_used_connection = name;
+      return {
+        changes: [
+          [keys.connection(this.profile, provider, name), { ...record, profile: this.profile }],
+          [keys.metadata(this.profile, provider), meta],
+        ],
+        result: undefined,
+      };
+    });
+  }
+
+  /** Deletes one connection; the provider's metadata and state go with its last connection. */
+  async delete(provider: string, name: string): Promise<boolean> {
+    return this.vault.update(async (tx) => {
+      const key = keys.connection(this.profile, provider, name);
+      const existed = this.vault.kv.get(key) !== undefined;
+      const meta = await tx.get<ProviderMetadataRecord>(keys.metadata(this.profile, provider)).catch(() => undefined);
+      const changes: Array<readonly [string, Record<string, unknown> | undefined]> = [[key, undefined]];
+      if (meta) {
+        meta.connection_names = meta.connection_names.filter((n) => n !== name);
+        if (meta.default_connection === name) meta.default_connection = meta.connection_names[0] ?? null;
+        if (meta.last_used_connection === name) meta.last_used_connection = meta.default_connection;
+        if (meta.connection_names.length === 0) {
+          changes.push([keys.metadata(this.profile, provider), undefined], [keys.state(this.profile, provider), undefined]);
+        } else {
+          changes.push([keys.metadata(this.profile, provider), meta]);
+        }
+      }
+      return { changes, result: existed };
+    });
+  }
+
+  client(provider: string): Promise<ClientRecord | undefined> {
+    return this.vault.get<ClientRecord>(keys.client(this.profile, provider));
+  }
+
+  async saveClient(provider: string, fields: Partial<ClientRecord>): Promise<void> {
+    const record: ClientRecord = {
+      schema_version: SCHEMA_VERSION,
+      profile: this.profile,
+      provider,
+      client_id: null,
+      client_secret: null,
+      base_url: null,
+      host_url: null,
+      scopes: null,
+      metadata: {},
+      ...fields,
+    };
+    await this.vault.write([[keys.client(this.profile, provider), record]]);
+  }
+
+  async deleteClient(provider: string): Promise<boolean> {
+    const key = keys.client(this.profile, provider);
+    const existed = this.vault.kv.get(key) !== undefined;
+    await this.vault.write([[key, undefined]]);
+    return existed;
+  }
+
+  state(provider: string): Promise<ProviderStateRecord | undefined> {
+    return this.vault.get<ProviderStateRecord>(keys.state(this.profile, provider));
+  }
+
+  async recordRefresh(provider: string, error: string | null): Promise<void> {
+    const state: ProviderStateRecord = {
+      schema_version: SCHEMA_VERSION,
+      provider,
+      profile: this.profile,
+      last_refresh_at: nowIso(),
+      last_refresh_error: error,
+      metadata: {},
+    };
+    await this.vault.write([[keys.state(this.profile, provider), state]]);
+  }
+}

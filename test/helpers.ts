@@ -1,0 +1,107 @@
+import { spawn, spawnSync } from "node:child_process";
+import { chmodSync, cpSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = fileURLToPath(new URL("..", import.meta.url));
+export const SHARED = fileURLToPath(new URL("../../shared/", import.meta.url));
+export const FIXTURE_HOME = join(SHARED, "fixtures/python-authsome-0.2.3/home");
+export const FIXTURE_EXPECTED = join(SHARED, "fixtures/python-authsome-0.2.3/expected.json");
+export const CLI = join(ROOT, "bin/authsome.js");
+/** Debian's python, which has python3-cryptography (and later requests/httpx). */
+export const SYSTEM_PYTHON = "/usr/bin/python3";
+
+const made: string[] = [];
+process.on("exit", () => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
+export function tempDir(prefix = "authsome-test-"): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
+function makeWritable(path: string): void {
+  const st = statSync(path);
+  chmodSync(path, st.isDirectory() ? 0o700 : 0o600);
+  if (st.isDirectory()) for (const name of readdirSync(path)) makeWritable(join(path, name));
+}
+
+/** A private, writable copy of the store written by the Python implementation. */
+export function fixtureHome(): string {
+  const home = join(tempDir(), "home");
+  cpSync(FIXTURE_HOME, home, { recursive: true });
+  makeWritable(home);
+  return home;
+}
+
+/** An empty home directory path (not created). */
+export function emptyHome(): string {
+  return join(tempDir(), "home");
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliOptions {
+  home: string;
+  env?: Record<string, string | undefined>;
+  input?: string;
+}
+
+function cliEnv(opts: CliOptions): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, AUTHSOME_HOME: opts.home, NO_COLOR: "1" };
+  delete env.AUTHSOME_PROFILE;
+  for (const [k, v] of Object.entries(opts.env ?? {})) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  return env;
+}
+
+/** Runs the real CLI (the built bin) to completion. */
+export function cli(args: string[], opts: CliOptions): CliResult {
+  const r = spawnSync(process.execPath, [CLI, ...args], { env: cliEnv(opts), input: opts.input ?? "", encoding: "utf8" });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Runs the real CLI asynchronously (for many at once). */
+export function cliAsync(args: string[], opts: CliOptions): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: cliEnv(opts), stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(opts.input ?? "");
+  });
+}
+
+/** A snapshot of every file under dir (path -> content hex digest and mode), to prove "nothing changed on disk". */
+export function snapshot(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (p: string) => {
+    let st;
+    try {
+      st = statSync(p);
+    } catch {
+      return;
+    }
+    if (st.isDirectory()) {
+      out.set(p, `dir ${st.mode & 0o777}`);
+      for (const name of readdirSync(p)) walk(join(p, name));
+    } else {
+      const r = spawnSync("sha256sum", [p], { encoding: "utf8" });
+      out.set(p, `${r.stdout.split(" ")[0]} ${st.mode & 0o777}`);
+    }
+  };
+  walk(dir);
+  return out;
+}
