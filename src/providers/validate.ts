@@ -103,7 +103,7 @@ export function routeHostProblem(host: string): string | null {
   const wild = plain ? null : WILDCARD_HOST_RE.exec(host);
   const m = plain ?? wild;
   if (!m || host.length > 260) {
-    if (host.startsWith("regex:") || /[\\^$()[\]|+?]/.test(host)) {
+    if (host.startsWith("regex:") || /[\\^$()[\]|+?]|\.\*|.\*/.test(host)) {
       return `${expected} (never a regular expression), got ${describe(host)}`;
     }
     return `${expected}, got ${describe(host)}`;
@@ -123,7 +123,7 @@ class Checker {
   }
 
   /** Reports a wrong type; returns whether `v` is a string. */
-  string(obj: Obj, key: string, path: string, opts: { required?: boolean; nullable?: boolean; nonEmpty?: boolean } = {}): v is string {
+  string(obj: Obj, key: string, path: string, opts: { required?: boolean; nullable?: boolean; nonEmpty?: boolean } = {}): boolean {
     const v = obj[key];
     const p = childPath(path, key);
     if (v === undefined) {
@@ -489,7 +489,7 @@ function findJsonSyntaxError(text: string): { offset: number; expected: string }
   const ws = (): void => {
     while (i < text.length && (text[i] === " " || text[i] === "\t" || text[i] === "\n" || text[i] === "\r")) i++;
   };
-  const found = (): string => (i >= text.length ? "the end of the text" : JSON.stringify(text[i]));
+  const found = (): string => (i >= text.length ? "the end of the text" : text[i] === '"' ? "'\"'" : JSON.stringify(text[i]));
   const err = (expected: string): never => {
     throw new SyntaxAt(i, `expected ${expected}, found ${found()}`);
   };

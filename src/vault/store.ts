@@ -23,6 +23,7 @@ export interface StoreEntry {
 export class Vault {
   readonly kv: KvStore;
   private key: Buffer | undefined;
+  private keyVerified = false;
 
   constructor(
     readonly home: Home,
@@ -99,9 +100,34 @@ export class Vault {
     return withFileLock(this.home.paths.lock(this.profile), fn);
   }
 
+  /**
+   * Before the first write, proves the key opens what is already stored: a wrong key would
+   * otherwise add records that nothing else can read. One readable record is proof enough.
+   */
+  private async keyForWrite(): Promise<Buffer> {
+    const masterKey = await this.masterKey();
+    if (this.keyVerified) return masterKey;
+    const rows = this.kv.list(`profile:${this.profile}:`);
+    const opens = (value: string) => {
+      try {
+        open(masterKey, value);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    if (rows.length > 0 && !rows.some((r) => opens(r.value))) {
+      throw new StoreUnavailableError(`the master key does not open any record of profile "${this.profile}"; nothing was written`, {
+        hint: "restore the master key this store was written with (master.key, or the keyring entry authsome/master_key)",
+      });
+    }
+    this.keyVerified = true;
+    return masterKey;
+  }
+
   /** Writes records (or deletes, for undefined) in one transaction. Call inside locked(). */
   async writeUnlocked(changes: ReadonlyArray<readonly [string, Record<string, unknown> | undefined]>): Promise<void> {
-    const masterKey = await this.masterKey();
+    const masterKey = await this.keyForWrite();
     this.kv.write(changes.map(([key, record]) => [key, record === undefined ? undefined : seal(masterKey, JSON.stringify(record))] as const));
   }
 

@@ -1,0 +1,133 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { cli, fixtureHome, snapshot, tempDir, type CliResult } from "../helpers.js";
+
+/** Runs a command that must fail and proves the home is byte-for-byte unchanged. */
+function failsCleanly(home: string, args: string[], code: number, message: RegExp, extra: { input?: string; env?: Record<string, string | undefined> } = {}): CliResult {
+  const before = snapshot(home);
+  const r = cli(args, { home, ...extra });
+  assert.equal(r.code, code, `exit code of ${args.join(" ")}: ${r.stderr}`);
+  assert.match(r.stderr, message);
+  assert.deepEqual(snapshot(home), before, `nothing on disk changed after ${args.join(" ")}`);
+  return r;
+}
+
+test("malformed and invalid provider JSON are refused with the file, JSON path and expectation", () => {
+  const home = fixtureHome();
+  const dir = tempDir();
+  const malformed = join(dir, "broken.json");
+  writeFileSync(malformed, '{ "name": "broken", ');
+  failsCleanly(home, ["register", malformed], 2, new RegExp(`${malformed}.*(JSON|Unexpected)`, "s"));
+
+  const invalid = join(dir, "invalid.json");
+  writeFileSync(invalid, JSON.stringify({ schema_version: 1, name: "bad", display_name: "Bad", auth_type: "oauth2", flow: "pkce", oauth: { authorization_url: "http://evil.example/authorize", token_url: 42 } }));
+  const r = failsCleanly(home, ["register", invalid], 2, /\$\.oauth\.token_url/);
+  assert.match(r.stderr, new RegExp(invalid));
+  assert.match(r.stderr, /\$\.oauth\.authorization_url.*https/);
+
+  failsCleanly(home, ["register", "-"], 2, /<stdin>.*\$\.auth_type/s, { input: JSON.stringify({ schema_version: 1, name: "z", display_name: "Z", auth_type: "magic", flow: "api_key" }) });
+  failsCleanly(home, ["register", join(dir, "absent.json")], 2, /no such file/);
+});
+
+test("a broken user provider file is reported by list, and is an error for that provider only", () => {
+  const home = fixtureHome();
+  writeFileSync(join(home, "providers", "acmecrm.json"), "{not json");
+  const list = cli(["list", "--json"], { home });
+  assert.equal(list.code, 0, list.stderr);
+  const data = JSON.parse(list.stdout) as { providers: Array<{ name: string }>; errors: Array<{ path: string }> };
+  assert.ok(data.providers.some((p) => p.name === "openai"));
+  assert.ok(data.errors.some((e) => e.path.endsWith("acmecrm.json")));
+  assert.match(list.stderr, /acmecrm\.json is invalid/);
+  failsCleanly(home, ["inspect", "acmecrm"], 2, /acmecrm\.json/);
+});
+
+test("an unknown provider is exit 3", () => {
+  const home = fixtureHome();
+  failsCleanly(home, ["get", "nosuchthing"], 3, /unknown provider "nosuchthing"/);
+  failsCleanly(home, ["login", "nosuchthing"], 3, /authsome list/);
+  failsCleanly(home, ["inspect", "nosuchthing"], 3, /unknown provider/);
+});
+
+test("names with ':' are refused before anything is read or written", () => {
+  const home = fixtureHome();
+  failsCleanly(home, ["get", "x:y"], 2, /invalid provider name "x:y"/);
+  failsCleanly(home, ["get", "x", "--connection", "a:b"], 2, /invalid connection name "a:b"/);
+  failsCleanly(home, ["login", "openai", "--connection", "a:b"], 2, /invalid connection name/, { env: { OPENAI_API_KEY: "sk-aaaaaaaaaaaaaaaaaaaaaaaa" } });
+  failsCleanly(home, ["profile", "create", "a:b"], 2, /invalid profile name/);
+  failsCleanly(home, ["list", "--profile", "../etc"], 2, /invalid profile name/);
+  failsCleanly(home, ["register", "-"], 2, /\$\.name/, { input: JSON.stringify({ schema_version: 1, name: "a:b", display_name: "A", auth_type: "api_key", flow: "api_key" }) });
+});
+
+test("a missing master key is an error that says what to do, and no new key is made", () => {
+  const home = fixtureHome();
+  renameSync(join(home, "master.key"), join(home, "master.key.bak"));
+  const r = failsCleanly(home, ["get", "openai"], 7, /master key .*master\.key is missing/);
+  assert.match(r.stderr, /restore/);
+  failsCleanly(home, ["login", "brevo"], 7, /missing/, { env: { BREVO_API_KEY: "xkeysib-1" } });
+  assert.equal(existsSync(join(home, "master.key")), false);
+});
+
+test("a wrong master key fails reads by record name and never rewrites the store", () => {
+  const home = fixtureHome();
+  writeFileSync(join(home, "master.key"), JSON.stringify({ version: 1, key: Buffer.alloc(32, 9).toString("base64") }), { mode: 0o600 });
+  const r = failsCleanly(home, ["get", "openai"], 7, /record profile:default:openai:(metadata|connection:default) cannot be decrypted \(wrong master key/);
+  assert.doesNotMatch(r.stderr, /sk-fixture/);
+  failsCleanly(home, ["login", "brevo", "--connection", "second"], 7, /master key does not open any record of profile "default"; nothing was written/, { env: { BREVO_API_KEY: "xkeysib-1" } });
+  writeFileSync(join(home, "master.key"), "{}", { mode: 0o600 });
+  failsCleanly(home, ["get", "openai"], 7, /has no "key" field/);
+});
+
+test("a corrupted record is reported by name; list still shows the rest", () => {
+  const home = fixtureHome();
+  const db = new Database(join(home, "profiles", "default", "store.db"));
+  db.prepare("UPDATE kv SET value = ? WHERE key = ?").run("AAAAAAAAAAAAAAAA.garbage", "profile:default:resend:connection:bulk");
+  db.close();
+  failsCleanly(home, ["get", "resend", "--connection", "bulk"], 7, /profile:default:resend:connection:bulk cannot be decrypted/);
+  const list = cli(["list", "--json", "--connected"], { home });
+  assert.equal(list.code, 0, list.stderr);
+  const data = JSON.parse(list.stdout) as { providers: Array<{ name: string; connections: Array<{ name: string; status: string }> }> };
+  const resend = data.providers.find((p) => p.name === "resend")!;
+  assert.deepEqual(resend.connections.map((c) => [c.name, c.status]), [["bulk", "unreadable"], ["default", "connected"]]);
+  assert.ok(data.providers.some((p) => p.name === "x"));
+  assert.match(list.stderr, /resend:connection:bulk cannot be decrypted/);
+  assert.equal(cli(["get", "resend", "-f", "api_key", "--show-secret"], { home }).stdout, "re_fixture_resend_key_42\n");
+  const doctor = cli(["doctor"], { home });
+  assert.equal(doctor.code, 1);
+  assert.match(doctor.stdout, /FAIL\s+profile default records: .*resend:connection:bulk/);
+});
+
+test("unknown flags and misuse are usage errors (exit 2)", () => {
+  const home = fixtureHome();
+  failsCleanly(home, ["get", "x", "--bogus"], 2, /unknown option '--bogus'/);
+  failsCleanly(home, ["frobnicate"], 2, /unknown command/);
+  failsCleanly(home, ["export", "x", "--format", "yaml"], 2, /yaml.*(choices|Allowed)/s);
+  failsCleanly(home, ["get", "x", "--field", "status", "--show-secret"], 2, /--show-secret applies to secret fields only/);
+  failsCleanly(home, ["log", "--limit", "zero"], 2, /--limit/);
+  failsCleanly(home, ["login", "openai", "--flow", "pkce"], 2, /does not support the pkce flow/);
+  const json = cli(["get", "nosuch", "--json"], { home });
+  assert.equal(json.code, 3);
+  assert.deepEqual(JSON.parse(json.stdout).error.code, "provider_not_found");
+  assert.equal(json.stderr, "");
+});
+
+test("an unknown record field survives a rewrite by this implementation", async () => {
+  const home = fixtureHome();
+  // write a future field through the store API, then rewrite the record with a login --force
+  const { Home } = await import("../../src/home/home.js");
+  const { Vault } = await import("../../src/vault/store.js");
+  const vault = new Vault(new Home(home), "default");
+  const key = "profile:default:resend:metadata";
+  const meta = (await vault.get(key))!;
+  await vault.write([[key, { ...meta, future_field: "kept" }]]);
+  vault.close();
+  assert.equal(cli(["login", "resend", "--connection", "third"], { home, env: { RESEND_API_KEY: "re_third" } }).code, 0);
+  const again = new Vault(new Home(home), "default");
+  const after = (await again.get(key))!;
+  again.close();
+  assert.equal(after.future_field, "kept");
+  assert.deepEqual(after.connection_names, ["default", "bulk", "third"]);
+  assert.ok(readFileSync(join(home, "audit.log"), "utf8").includes('"connection":"third"'));
+});

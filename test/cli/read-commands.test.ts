@@ -1,0 +1,144 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { cli, emptyHome, fixtureHome } from "../helpers.js";
+
+test("list shows every bundled provider, the user's one, and the fixture's connections", () => {
+  const home = fixtureHome();
+  const r = cli(["list", "--json"], { home });
+  assert.equal(r.code, 0, r.stderr);
+  const data = JSON.parse(r.stdout) as { profile: string; providers: Array<{ name: string; source: string; connections: Array<{ name: string; status: string; default: boolean; account: { id: string | null; label: string | null } }> }> };
+  assert.equal(data.profile, "default");
+  const byName = new Map(data.providers.map((p) => [p.name, p]));
+  assert.ok(byName.size >= 45, `bundled catalogue plus acmecrm, got ${byName.size}`);
+  assert.equal(byName.get("acmecrm")?.source, "user");
+  assert.equal(byName.get("openai")?.source, "bundled");
+  const x = byName.get("x")!;
+  assert.deepEqual(x.connections.map((c) => [c.name, c.status, c.default]), [["default", "connected", true], ["work", "connected", false]]);
+  assert.deepEqual(x.connections[0]!.account, { id: "1234567890123456789", label: "fixture_handle" });
+  assert.deepEqual(byName.get("resend")!.connections.map((c) => c.name), ["bulk", "default"]);
+
+  const human = cli(["list"], { home });
+  assert.equal(human.code, 0);
+  assert.match(human.stdout, /^PROVIDER\s+SOURCE\s+AUTH\s+CONNECTION\s+STATUS\s+ACCOUNT/m);
+  assert.match(human.stdout, /^x\s+bundled\s+oauth2\s+default \(default\)\s+connected\s+@fixture_handle$/m);
+  assert.match(human.stdout, /^acmecrm\s+user\s+api_key/m);
+  assert.doesNotMatch(human.stdout + human.stderr, /sk-fixture|x-fixture-access|re_fixture/, "no secret in list");
+});
+
+test("--profile and AUTHSOME_PROFILE select the profile", () => {
+  const home = fixtureHome();
+  for (const r of [cli(["list", "--json", "--connected", "--profile", "work"], { home }), cli(["list", "--json", "--connected"], { home, env: { AUTHSOME_PROFILE: "work" } })]) {
+    assert.equal(r.code, 0, r.stderr);
+    const data = JSON.parse(r.stdout) as { profile: string; providers: Array<{ name: string }> };
+    assert.equal(data.profile, "work");
+    assert.deepEqual(data.providers.map((p) => p.name), ["openai"]);
+  }
+  const key = cli(["get", "openai", "--field", "api_key", "--show-secret", "-p", "work"], { home });
+  assert.equal(key.stdout, "sk-fixtureWORKPROFILE0123456789\n");
+});
+
+test("get redacts secrets, --field prints one value, --show-secret reveals and is audited", () => {
+  const home = fixtureHome();
+  const all = cli(["get", "x", "--json"], { home });
+  assert.equal(all.code, 0, all.stderr);
+  const record = JSON.parse(all.stdout) as Record<string, unknown>;
+  assert.equal(record.connection_name, "default");
+  assert.equal(record.access_token, "********");
+  assert.equal(record.refresh_token, "********");
+  assert.deepEqual(record.account, { id: "1234567890123456789", label: "fixture_handle" });
+
+  assert.equal(cli(["get", "x", "--field", "status"], { home }).stdout, "connected\n");
+  assert.equal(cli(["get", "x", "--field", "account.id"], { home }).stdout, "1234567890123456789\n");
+  assert.equal(cli(["get", "x", "--connection", "work", "--field", "access_token", "--show-secret"], { home }).stdout, "x-fixture-access-work\n");
+  assert.equal(cli(["get", "resend", "-f", "api_key", "--show-secret"], { home }).stdout, "re_fixture_resend_key_42\n");
+  assert.deepEqual(JSON.parse(cli(["get", "resend", "-c", "bulk", "-f", "api_key", "--show-secret", "--json"], { home }).stdout), { api_key: "re_fixture_bulk_key_99" });
+
+  const shown = JSON.parse(cli(["get", "openai", "--show-secret", "--json"], { home }).stdout) as Record<string, unknown>;
+  assert.equal(shown.api_key, "sk-fixtureOPENAI0123456789abcdef");
+
+  const log = readFileSync(join(home, "audit.log"), "utf8");
+  assert.match(log, /"event":"secret_read","provider":"x","connection":"work"/);
+  assert.doesNotMatch(log, /x-fixture-access-work|re_fixture|sk-fixture/, "the audit log never holds a secret");
+});
+
+test("get on a secret field without --show-secret, or a missing value, fails clearly", () => {
+  const home = fixtureHome();
+  const noFlag = cli(["get", "x", "--field", "access_token"], { home });
+  assert.equal(noFlag.code, 2);
+  assert.match(noFlag.stderr, /"access_token" is a secret/);
+  assert.match(noFlag.stderr, /--show-secret/);
+  assert.equal(noFlag.stdout, "");
+
+  const missing = cli(["get", "openai", "--field", "access_token", "--show-secret"], { home });
+  assert.equal(missing.code, 5);
+  assert.match(missing.stderr, /has no access_token/);
+  assert.match(missing.stderr, /api_key connection; its secret fields: api_key/);
+
+  const noConnection = cli(["get", "github", "--connection", "nope"], { home });
+  assert.equal(noConnection.code, 5);
+  assert.match(noConnection.stderr, /authsome login github --connection nope/);
+});
+
+test("export prints lines a shell can eval, and every format", () => {
+  const home = fixtureHome();
+  const env = cli(["export", "x"], { home });
+  assert.equal(env.code, 0, env.stderr);
+  assert.equal(env.stdout, "X_ACCESS_TOKEN='x-fixture-access-personal'\nX_REFRESH_TOKEN='x-fixture-refresh-personal'\nX_USERNAME='fixture_handle'\n");
+  const shell = cli(["export", "x", "--format", "shell", "--connection", "work"], { home });
+  assert.match(shell.stdout, /^export X_ACCESS_TOKEN='x-fixture-access-work'$/m);
+  // a real shell evaluates it
+  const evaluated = spawnShell(`eval "$(${process.execPath} ${join(process.cwd(), "bin/authsome.js")} export resend --format shell)"; printf %s "$RESEND_API_KEY"`, home);
+  assert.equal(evaluated, "re_fixture_resend_key_42");
+  assert.equal(cli(["export", "openai", "--format", "dotenv"], { home }).stdout, 'OPENAI_API_KEY="sk-fixtureOPENAI0123456789abcdef"\n');
+  assert.deepEqual(JSON.parse(cli(["export", "acmecrm", "--format", "json"], { home }).stdout || "{}"), {});
+});
+
+import { spawnSync } from "node:child_process";
+function spawnShell(script: string, home: string): string {
+  const r = spawnSync("sh", ["-c", script], { env: { ...process.env, AUTHSOME_HOME: home }, encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout;
+}
+
+test("inspect prints a definition that register accepts back", () => {
+  const home = fixtureHome();
+  const r = cli(["inspect", "x"], { home });
+  assert.equal(r.code, 0, r.stderr);
+  const def = JSON.parse(r.stdout) as { name: string; oauth: { authorization_url: string } };
+  assert.equal(def.name, "x");
+  assert.equal(def.oauth.authorization_url, "https://x.com/i/oauth2/authorize");
+  const edited = JSON.stringify({ ...def, display_name: "X (mine)" });
+  const reg = cli(["register", "-", "--force"], { home, input: edited });
+  assert.equal(reg.code, 0, reg.stderr);
+  const list = JSON.parse(cli(["list", "--json"], { home }).stdout) as { providers: Array<{ name: string; source: string; display_name: string }> };
+  assert.deepEqual(list.providers.find((p) => p.name === "x"), { ...list.providers.find((p) => p.name === "x"), source: "user", display_name: "X (mine)" });
+  assert.equal(JSON.parse(cli(["inspect", "acmecrm"], { home }).stdout).api_key.header_name, "X-Acme-Key");
+});
+
+test("whoami, log and doctor on the fixture", () => {
+  const home = fixtureHome();
+  const who = JSON.parse(cli(["whoami", "--json"], { home }).stdout) as { home: string; profile: string; encryption_mode: string; connections: unknown[] };
+  assert.equal(who.home, home);
+  assert.equal(who.profile, "default");
+  assert.equal(who.encryption_mode, "local_key");
+  assert.equal(who.connections.length, 6);
+
+  const log = JSON.parse(cli(["log", "--json"], { home }).stdout) as Array<{ event: string; provider: string }>;
+  assert.deepEqual(log.map((e) => [e.event, e.provider]), [["register", "acmecrm"]]);
+
+  const doc = cli(["doctor", "--json"], { home });
+  const report = JSON.parse(doc.stdout) as { ok: boolean; checks: Array<{ check: string; ok: boolean }> };
+  assert.equal(report.ok, true, doc.stdout);
+  assert.equal(doc.code, 0);
+  assert.ok(report.checks.some((c) => c.check === "profile default records" && c.ok));
+});
+
+test("a missing home lists providers without creating anything", () => {
+  const home = emptyHome();
+  const r = cli(["list", "--json"], { home });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(cli(["whoami"], { home }).code, 0);
+  assert.throws(() => readFileSync(join(home, "config.json")));
+});

@@ -1,0 +1,111 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { cli, emptyHome, fixtureHome, tempDir } from "../helpers.js";
+
+test("login for an API-key provider reads the key from the definition's variable, never argv", () => {
+  const home = emptyHome();
+  const r = cli(["login", "openai"], { home, env: { OPENAI_API_KEY: "sk-testkey0123456789abcdefXYZ" } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /Logged in to OpenAI/);
+  assert.equal(cli(["get", "openai", "-f", "api_key", "--show-secret"], { home }).stdout, "sk-testkey0123456789abcdefXYZ\n");
+  assert.equal(statSync(home).mode & 0o777, 0o700);
+  assert.equal(statSync(join(home, "master.key")).mode & 0o777, 0o600);
+  const audit = readFileSync(join(home, "audit.log"), "utf8");
+  assert.match(audit, /"event":"login","provider":"openai"/);
+  assert.doesNotMatch(audit, /sk-testkey/);
+
+  const again = cli(["login", "openai"], { home, env: { OPENAI_API_KEY: "sk-otherkey0123456789abcdefXYZ" } });
+  assert.equal(again.code, 2);
+  assert.match(again.stderr, /already has a connected connection "default"/);
+  assert.match(again.stderr, /--force/);
+  const forced = cli(["login", "openai", "--force"], { home, env: { OPENAI_API_KEY: "sk-otherkey0123456789abcdefXYZ" } });
+  assert.equal(forced.code, 0, forced.stderr);
+  assert.equal(cli(["get", "openai", "-f", "api_key", "--show-secret"], { home }).stdout, "sk-otherkey0123456789abcdefXYZ\n");
+
+  const second = cli(["login", "openai", "--connection", "ci", "--json"], { home, env: { OPENAI_API_KEY: "sk-cikey0123456789abcdefghXYZ" } });
+  assert.deepEqual(JSON.parse(second.stdout), { status: "connected", provider: "openai", connection: "ci", profile: "default", flow: "api_key" });
+});
+
+test("login rejects a key that does not match the pattern, and with no key and no terminal says what to set", () => {
+  const home = emptyHome();
+  const bad = cli(["login", "openai"], { home, env: { OPENAI_API_KEY: "not-a-key" } });
+  assert.equal(bad.code, 4);
+  assert.match(bad.stderr, /does not look like a OpenAI key/);
+  assert.doesNotMatch(bad.stderr, /not-a-key/);
+  const none = cli(["login", "resend"], { home, env: { RESEND_API_KEY: undefined } });
+  assert.equal(none.code, 5);
+  assert.match(none.stderr, /set RESEND_API_KEY/);
+  assert.equal(existsSync(join(home, "profiles", "default", "store.db")), false, "nothing stored");
+});
+
+test("a user-registered provider (the fixture's acmecrm) logs in, exports and is removed", () => {
+  const home = fixtureHome();
+  assert.equal(cli(["login", "acmecrm"], { home, env: { ACME_API_KEY: "acme-123" } }).code, 0);
+  assert.equal(cli(["export", "acmecrm"], { home }).stdout, "ACME_API_KEY='acme-123'\n");
+  const removed = cli(["remove", "acmecrm", "--json"], { home });
+  assert.deepEqual(JSON.parse(removed.stdout), { status: "removed", provider: "acmecrm", profile: "default", connections: ["default"], client_credentials: false, definition: true });
+  assert.equal(cli(["inspect", "acmecrm"], { home }).code, 3);
+});
+
+test("logout deletes one connection and moves the default; revoke forgets a provider with its client", () => {
+  const home = fixtureHome();
+  const out = cli(["logout", "resend"], { home });
+  assert.equal(out.code, 0, out.stderr);
+  const list = JSON.parse(cli(["list", "--json", "--connected"], { home }).stdout) as { providers: Array<{ name: string; connections: Array<{ name: string; default: boolean }> }> };
+  assert.deepEqual(list.providers.find((p) => p.name === "resend")?.connections.map((c) => [c.name, c.default]), [["bulk", true]]);
+  assert.equal(cli(["get", "resend", "-f", "api_key", "--show-secret"], { home }).stdout, "re_fixture_bulk_key_99\n");
+
+  const rev = cli(["revoke", "x", "--json"], { home });
+  assert.deepEqual(JSON.parse(rev.stdout), { status: "revoked", provider: "x", profile: "default", connections: ["default", "work"], client_credentials: true });
+  assert.equal(cli(["get", "x"], { home }).code, 5);
+  assert.equal(cli(["revoke", "x"], { home }).code, 5);
+  const log = readFileSync(join(home, "audit.log"), "utf8");
+  assert.match(log, /"event":"logout","provider":"resend","connection":"default"/);
+  assert.match(log, /"event":"revoke","provider":"x"/);
+});
+
+test("remove --connection is local and leaves the rest", () => {
+  const home = fixtureHome();
+  assert.equal(cli(["remove", "x", "--connection", "work"], { home }).code, 0);
+  assert.equal(cli(["get", "x", "-c", "work"], { home }).code, 5);
+  assert.equal(cli(["get", "x", "-f", "status"], { home }).stdout, "connected\n");
+  assert.equal(cli(["remove", "x", "--connection", "work"], { home }).code, 5);
+});
+
+test("register from a file, refuse to replace without --force, user file overrides bundled", () => {
+  const home = fixtureHome();
+  const file = join(tempDir(), "widget.json");
+  const def = { schema_version: 1, name: "widget", display_name: "Widget", auth_type: "api_key", flow: "api_key", api_key: { header_name: "X-Widget-Key", header_prefix: "" }, export: { env: { api_key: "WIDGET_KEY" } }, host_url: "api.widget.example", routes: [{ host: "api.widget.example" }], custom_field: { kept: true } };
+  writeFileSync(file, JSON.stringify(def));
+  const r = cli(["register", file], { home });
+  assert.equal(r.code, 0, r.stderr);
+  const stored = JSON.parse(readFileSync(join(home, "providers", "widget.json"), "utf8")) as Record<string, unknown>;
+  assert.deepEqual(stored.custom_field, { kept: true }, "unknown fields are kept");
+  assert.equal(statSync(join(home, "providers", "widget.json")).mode & 0o777, 0o600);
+  const dup = cli(["register", file], { home });
+  assert.equal(dup.code, 2);
+  assert.match(dup.stderr, /already registered/);
+  const bundled = cli(["register", "-"], { home, input: JSON.stringify({ ...def, name: "openai" }) });
+  assert.equal(bundled.code, 2);
+  assert.match(bundled.stderr, /bundled.*--force/s);
+});
+
+test("profile list, create and use", () => {
+  const home = fixtureHome();
+  assert.deepEqual(JSON.parse(cli(["profile", "list", "--json"], { home }).stdout), {
+    profiles: [{ name: "default", default: true, current: true }, { name: "work", default: false, current: false }],
+    current: "default",
+  });
+  assert.equal(cli(["profile", "create", "staging", "--description", "for CI"], { home }).code, 0);
+  assert.equal(cli(["profile", "create", "staging"], { home }).code, 2);
+  const meta = JSON.parse(readFileSync(join(home, "profiles", "staging", "metadata.json"), "utf8")) as Record<string, string>;
+  assert.equal(meta.description, "for CI");
+  assert.equal(cli(["profile", "use", "work"], { home }).code, 0);
+  const config = JSON.parse(readFileSync(join(home, "config.json"), "utf8")) as Record<string, unknown>;
+  assert.equal(config.default_profile, "work");
+  assert.deepEqual(config.encryption, { mode: "local_key" }, "other config fields are kept");
+  assert.equal(JSON.parse(cli(["whoami", "--json"], { home }).stdout).profile, "work");
+  assert.equal(cli(["profile", "use", "nope"], { home }).code, 2);
+});
