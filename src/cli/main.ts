@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from "commander";
 import { ExitCode } from "../errors.js";
 import { CommandContext, type GlobalOptions, type Io } from "./context.js";
 import { Output } from "./output.js";
+import { GET_OPTIONS, GLOBAL_OPTIONS, type OptionSpec } from "./spec.js";
 
 // The program. Command modules are imported only when their command runs, so the
 // everyday `authsome get` starts without loading what it does not use.
@@ -11,13 +12,12 @@ type Loader = () => Promise<{ default: Handler }>;
 
 const VERSION = "0.1.0";
 
-function globalOptions(cmd: Command): Command {
-  return cmd
-    .option("--json", "print one JSON document on stdout")
-    .option("-q, --quiet", "print only results and errors")
-    .option("--no-color", "disable colour (also NO_COLOR)")
-    .option("-p, --profile <name>", "profile to use (also AUTHSOME_PROFILE)");
+function withOptions(cmd: Command, specs: OptionSpec[]): Command {
+  for (const { flags, description } of specs) cmd.option(flags, description);
+  return cmd;
 }
+
+const globalOptions = (cmd: Command) => withOptions(cmd, GLOBAL_OPTIONS);
 
 export async function run(argv: string[], io: Io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
   let exitCode: number = ExitCode.ok;
@@ -57,11 +57,7 @@ export async function run(argv: string[], io: Io = { stdin: process.stdin, stdou
     .argument("<provider>")
     .action(action(() => import("./commands/inspect.js")));
 
-  command("get", "show a connection; --field prints one value")
-    .argument("<provider>")
-    .option("-c, --connection <name>", "connection name (default: the provider's default)")
-    .option("-f, --field <name>", "print only this field (e.g. access_token, status, account.label)")
-    .option("--show-secret", "reveal secret fields (access_token, refresh_token, api_key)")
+  withOptions(command("get", "show a connection; --field prints one value").argument("<provider>"), GET_OPTIONS)
     .action(action(() => import("./commands/get.js")));
 
   command("export", "print a connection's credentials as environment variables")

@@ -1,8 +1,12 @@
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import { closeSync, existsSync, openSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { StoreUnavailableError } from "../errors.js";
 import { ensurePrivateDir, PRIVATE_FILE } from "../home/files.js";
+
+// Loaded with require: importing a CommonJS package from ESM costs a parse of its source on every start.
+const SQLite = createRequire(import.meta.url)("better-sqlite3") as typeof Database;
 
 // The per-profile SQLite table both implementations share: kv(key TEXT PRIMARY KEY, value TEXT NOT NULL), WAL mode.
 
@@ -29,7 +33,7 @@ export class KvStore {
       closeSync(openSync(this.path, "a", PRIVATE_FILE));
     }
     try {
-      const db = new Database(this.path);
+      const db = new SQLite(this.path);
       db.pragma("busy_timeout = 10000");
       db.pragma("journal_mode = WAL");
       db.exec("CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)");

@@ -2,7 +2,7 @@
 // on 127.0.0.1 for tests. Login and consent are ours: automatic (for fetch-driven tests) or
 // tiny HTML pages (for the playwright test). A Koa middleware in front counts token requests
 // and injects failures on demand.
-import { generateKeyPairSync } from "node:crypto";
+import { createHash, generateKeyPairSync, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Configuration, ClientMetadata, KoaContextWithOIDC } from "oidc-provider";
@@ -74,6 +74,11 @@ export interface OidcServer {
   introspect(token: string): Promise<{ active: boolean; [k: string]: unknown }>;
   /** GET the userinfo endpoint with the token as Bearer. */
   userinfo(token: string): Promise<{ status: number; body: Record<string, unknown> | null }>;
+  /**
+   * A fresh authorization code for a PKCE login, obtained through the automatic interactions
+   * (whatever the current mode, this one request runs "auto").
+   */
+  authorizationCode(params: { clientId: string; scope?: string; redirectUri?: string }): Promise<{ code: string; verifier: string; redirectUri: string; state: string }>;
   /** Follow the authorization redirects (auto interactions) until the redirect URI; returns that URL. */
   authorize(authorizeUrl: string | URL, redirectUri?: string): Promise<URL>;
   /** Complete a device flow user code as the browser would (code page, confirm, login, consent). */
@@ -139,7 +144,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
   const failures: TokenFailure[] = [];
   let log: TokenRequestRecord[] = [];
   const redirectUris = [CALLBACK_URL, ...(options.redirectUris ?? [])];
-  const base = { grant_types: ALL_GRANTS, response_types: ["code"], redirect_uris: redirectUris };
+  const base: ClientMetadata = { client_id: "", grant_types: ALL_GRANTS, response_types: ["code"], redirect_uris: redirectUris };
 
   const jwk = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ format: "jwk" });
   const configuration: Configuration = {
@@ -206,7 +211,8 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
 
   const provider = await quietly(() => new Provider(issuer, configuration));
 
-  provider.use(async (ctx, next) => {
+  provider.use(async (koaCtx, next) => {
+    const ctx = koaCtx as KoaContextWithOIDC;
     if (ctx.method === "POST" && ctx.path === "/token") return tokenGate(ctx, next);
     if (ctx.path.startsWith("/interaction/")) return interaction(ctx);
     return next();
@@ -371,6 +377,21 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     introspect,
     userinfo,
     authorize: (authorizeUrl, redirectUri = CALLBACK_URL) => followRedirects(authorizeUrl, redirectUri),
+    async authorizationCode({ clientId, scope = "openid offline_access profile", redirectUri = CALLBACK_URL }) {
+      const { verifier, challenge } = pkcePair();
+      const state = randomBytes(8).toString("hex");
+      const query = { client_id: clientId, response_type: "code", redirect_uri: redirectUri, scope, state, code_challenge: challenge, code_challenge_method: "S256" };
+      const saved = mode;
+      mode = "auto";
+      try {
+        const back = await followRedirects(`${issuer}/auth?${new URLSearchParams(query)}`, redirectUri);
+        const code = back.searchParams.get("code");
+        if (!code) throw new Error(`no code in the callback: ${back.search}`);
+        return { code, verifier, redirectUri, state };
+      } finally {
+        mode = saved;
+      }
+    },
     approveDeviceCode: (userCode) => completeDeviceCode(issuer, userCode, true),
     denyDeviceCode: (userCode) => completeDeviceCode(issuer, userCode, false),
     close: () =>
@@ -379,6 +400,11 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
         http.close(() => resolve());
       }),
   };
+}
+
+export function pkcePair(): { verifier: string; challenge: string } {
+  const verifier = randomBytes(32).toString("base64url");
+  return { verifier, challenge: createHash("sha256").update(verifier).digest("base64url") };
 }
 
 /** A minimal cookie jar for one browser-like session (cookie paths ignored: one host only). */
