@@ -69,6 +69,7 @@ export interface OidcServer {
   /** The next `times` token requests fail this way (counted, never reach the provider). */
   failNext(kind: TokenFailure, times?: number): void;
   setInteractionMode(mode: InteractionMode): void;
+  /** Register a client with a chosen id (and secret); defaults as the static clients. */
   addClient(meta: ClientMetadata): Promise<void>;
   /** RFC 7662 introspection by a privileged client. */
   introspect(token: string): Promise<{ active: boolean; [k: string]: unknown }>;
@@ -366,13 +367,11 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
       mode = m;
     },
     async addClient(meta) {
-      // Static clients are fixed at construction; dynamic registration is the public way in.
-      const res = await fetch(url("/reg"), {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ grant_types: ALL_GRANTS, response_types: ["code"], redirect_uris: redirectUris, ...meta }),
-      });
-      if (res.status !== 201) throw new Error(`registration answered ${res.status}: ${await res.text()}`);
+      // Stored the way dynamic registration stores clients, but with the caller's id and secret.
+      const full: ClientMetadata = { ...base, ...meta };
+      await provider.Client.validate(full);
+      const { adapter } = provider.Client as unknown as { adapter: { upsert(id: string, payload: object, ttl?: number): Promise<void> } };
+      await adapter.upsert(full.client_id, full);
     },
     introspect,
     userinfo,
@@ -407,37 +406,40 @@ export function pkcePair(): { verifier: string; challenge: string } {
   return { verifier, challenge: createHash("sha256").update(verifier).digest("base64url") };
 }
 
-/** A minimal cookie jar for one browser-like session (cookie paths ignored: one host only). */
-class Jar {
+/** A minimal cookie jar for one browser-like session (paths ignored: one host only). */
+export class CookieJar {
   private readonly cookies = new Map<string, string>();
   store(res: Response): void {
     for (const line of res.headers.getSetCookie()) {
-      const [pair] = line.split(";");
-      const eq = pair!.indexOf("=");
-      const name = pair!.slice(0, eq).trim();
-      const value = pair!.slice(eq + 1).trim();
-      if (/expires=Thu, 01 Jan 1970/i.test(line) || value === "") this.cookies.delete(name);
+      const pair = line.split(";")[0]!;
+      const eq = pair.indexOf("=");
+      const name = pair.slice(0, eq).trim();
+      const value = pair.slice(eq + 1).trim();
+      if (value === "" || /expires=Thu, 01 Jan 1970/i.test(line)) this.cookies.delete(name);
       else this.cookies.set(name, value);
     }
   }
   header(): string {
     return [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
   }
-}
-
-async function step(jar: Jar, url: string | URL, init: RequestInit = {}): Promise<Response> {
-  const res = await fetch(url, { ...init, redirect: "manual", headers: { ...(init.headers as Record<string, string>), cookie: jar.header() } });
-  jar.store(res);
-  return res;
+  /** One request, no redirect following, cookies sent and kept. */
+  async fetch(url: string | URL, init: RequestInit = {}): Promise<Response> {
+    const headers = { ...(init.headers as Record<string, string> | undefined), cookie: this.header() };
+    const res = await fetch(url, { ...init, headers, redirect: "manual" });
+    this.store(res);
+    return res;
+  }
 }
 
 /**
- * Follows redirects as a browser would, with cookies, until one points at `stopAt`
- * (the client's redirect URI, which need not be listening). Throws on any non-redirect.
+ * Follows redirects as a browser would, with cookies, until one points at `stopAt` (the
+ * client's redirect URI, which need not be listening); returns that URL. Throws on any
+ * other non-redirect answer. `first` continues from a response already in hand.
  */
-export async function followRedirects(start: string | URL, stopAt: string, jar = new Jar(), first?: Response): Promise<URL> {
-  let res = first ?? (await step(jar, start));
+export async function followRedirects(start: string | URL, stopAt: string, jar = new CookieJar(), first?: Response): Promise<URL> {
   let current = new URL(start);
+  if (current.href.startsWith(stopAt)) return current;
+  let res = first ?? (await jar.fetch(current));
   for (let hops = 0; hops < 20; hops++) {
     const location = res.headers.get("location");
     if (res.status < 300 || res.status >= 400 || !location) {
@@ -445,32 +447,36 @@ export async function followRedirects(start: string | URL, stopAt: string, jar =
     }
     current = new URL(location, current);
     if (current.href.startsWith(stopAt)) return current;
-    res = await step(jar, current);
+    res = await jar.fetch(current);
   }
   throw new Error("too many redirects");
 }
 
+/** Follows redirects until a page (non-3xx) answers; returns it. */
+export async function browse(jar: CookieJar, res: Response, from: string | URL): Promise<Response> {
+  let current = new URL(from);
+  for (let hops = 0; hops < 20 && res.status >= 300 && res.status < 400; hops++) {
+    current = new URL(res.headers.get("location") ?? "", current);
+    res = await jar.fetch(current);
+  }
+  return res;
+}
+
 async function completeDeviceCode(issuer: string, userCode: string, approve: boolean): Promise<void> {
-  const jar = new Jar();
-  const form = await step(jar, `${issuer}/device`);
-  const xsrf = /name="xsrf" value="([^"]+)"/.exec(await form.text())?.[1];
+  const jar = new CookieJar();
+  const formPage = await jar.fetch(`${issuer}/device`);
+  const xsrf = /name="xsrf" value="([^"]+)"/.exec(await formPage.text())?.[1];
   if (!xsrf) throw new Error("device page has no xsrf field");
   const body = new URLSearchParams({ xsrf, user_code: userCode, confirm: "yes" });
   if (!approve) body.set("abort", "yes");
-  const res = await step(jar, `${issuer}/device`, {
+  const posted = await jar.fetch(`${issuer}/device`, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded" },
     body,
   });
-  if (!approve) {
-    if (res.status !== 200) throw new Error(`device abort answered ${res.status}`);
-    return;
-  }
-  // Login and consent happen through the (auto) interactions, then the success page.
-  const done = await followRedirects(`${issuer}/device`, `${issuer}/device/`, jar, res).catch((e: unknown) => {
-    throw new Error(`device approval failed: ${String(e)}`);
-  });
-  const last = await step(jar, done);
+  // Approval runs login and consent through the (auto) interactions, then the success page.
+  const last = await browse(jar, posted, `${issuer}/device`);
   const text = await last.text();
-  if (!text.includes('id=done')) throw new Error(`device approval did not finish: ${last.status} ${text.slice(0, 300)}`);
+  const expected = approve ? "id=done" : "id=error";
+  if (!text.includes(expected)) throw new Error(`device ${approve ? "approval" : "denial"} did not finish: ${last.status} ${text.slice(0, 300)}`);
 }
