@@ -43,8 +43,8 @@ export interface ApiKeySection {
   header_name?: string;
   /** Text before the key, joined with one space when not empty. Default "Bearer". */
   header_prefix?: string;
-  /** "raw": the key as is; "basic_username": base64("<key>:") (HTTP Basic with the key as user name). */
-  value_format?: "raw" | "basic_username";
+  /** "raw": the key as is; "basic_username": base64("<key>:"); "basic_password": base64(":<key>") (HTTP Basic with the key as user name or password). */
+  value_format?: "raw" | "basic_username" | "basic_password";
   /** A regular expression a key must match to be accepted at login. */
   key_pattern?: string;
   /** Environment variable `login` reads the key from. Default: the export variable of api_key. */

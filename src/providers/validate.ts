@@ -14,7 +14,7 @@ const FLOW_TYPES = ["pkce", "device_code", "dcr_pkce", "api_key", "oauth1", "app
 const CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"] as const;
 const DEVICE_TOKEN_REQUESTS = ["form", "json"] as const;
 const TOKEN_RESPONSE_FORMATS = ["json", "form", "auto"] as const;
-const VALUE_FORMATS = ["raw", "basic_username"] as const;
+const VALUE_FORMATS = ["raw", "basic_username", "basic_password"] as const;
 const ROUTE_AUTHS = ["oauth2", "api_key", "oauth1", "app_only"] as const;
 /** Flows that need an `oauth` section. */
 const OAUTH_FLOWS: readonly string[] = ["pkce", "device_code", "dcr_pkce"];

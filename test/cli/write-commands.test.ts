@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cli, emptyHome, fixtureHome, tempDir } from "../helpers.js";
 
@@ -108,4 +108,20 @@ test("profile list, create and use", () => {
   assert.deepEqual(config.encryption, { mode: "local_key" }, "other config fields are kept");
   assert.equal(JSON.parse(cli(["whoami", "--json"], { home }).stdout).profile, "work");
   assert.equal(cli(["profile", "use", "nope"], { home }).code, 2);
+});
+
+test("keyring mode without a keyring service fails with a clear message and stores nothing", () => {
+  const home = emptyHome();
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  writeFileSync(join(home, "config.json"), JSON.stringify({ spec_version: 1, default_profile: "default", encryption: { mode: "keyring" } }));
+  const r = cli(["login", "openai"], { home, env: { OPENAI_API_KEY: "sk-keyringtest0123456789abcdef", DBUS_SESSION_BUS_ADDRESS: "unix:path=/nonexistent" } });
+  assert.equal(r.code, 7, r.stderr);
+  assert.match(r.stderr, /encryption mode is "keyring" but the system keyring cannot be used/);
+  assert.match(r.stderr, /local_key/);
+  assert.doesNotMatch(r.stderr, /sk-keyringtest/);
+  assert.equal(existsSync(join(home, "profiles", "default", "store.db")), false);
+  const doctor = cli(["doctor", "--json"], { home, env: { DBUS_SESSION_BUS_ADDRESS: "unix:path=/nonexistent" } });
+  const check = (JSON.parse(doctor.stdout) as { checks: Array<{ check: string; ok: boolean; detail: string }> }).checks.find((c) => c.check === "master key");
+  assert.equal(check?.ok, false);
+  assert.match(check!.detail, /keyring/);
 });

@@ -169,6 +169,8 @@ test("notion: HTTP Basic at the token endpoint and the Notion-Version header", (
 
 test("ashby: Basic with base64(\"<key>:\"), not the raw key", () => {
   assert.deepEqual(def("ashby").api_key, { header_name: "Authorization", header_prefix: "Basic", value_format: "basic_username" });
+  // lemlist wants the key as the Basic password: base64(":<key>")
+  assert.deepEqual(def("lemlist").api_key, { header_name: "Authorization", header_prefix: "Basic", value_format: "basic_password" });
 });
 
 test("mailchimp: routes the data-centre hosts <dc>.api.mailchimp.com", () => {

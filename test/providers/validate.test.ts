@@ -150,7 +150,7 @@ test("bad enum values name the allowed values", () => {
   assertLine(lines, "$.flows[1]", "expected one of", 'got "magic"');
 
   const ak = { ...apiKeyDef(), api_key: { value_format: "base64" } };
-  assertLine(problems(() => validateDefinition(ak, FILE)), "$.api_key.value_format", '"raw", "basic_username"');
+  assertLine(problems(() => validateDefinition(ak, FILE)), "$.api_key.value_format", '"raw", "basic_username", "basic_password"');
 
   const mismatch = { ...apiKeyDef(), flow: "pkce" };
   assertLine(problems(() => validateDefinition(mismatch, FILE)), "$.flow", 'expected "api_key" when auth_type is "api_key"');

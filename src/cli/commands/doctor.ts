@@ -3,6 +3,7 @@ import { ExitCode } from "../../errors.js";
 import { encryptionMode } from "../../home/config.js";
 import { Connections } from "../../vault/connections.js";
 import { Vault } from "../../vault/store.js";
+import { loadMasterKey } from "../../vault/masterkey.js";
 import type { CommandContext } from "../context.js";
 
 interface Check {
@@ -19,6 +20,19 @@ function modeCheck(path: string, want: number, what: string): Check {
     : { check: what, ok: true, detail: `${path} (${mode.toString(8)})` };
 }
 
+/** The key loads from its source; a home with no records yet may simply not have one. */
+async function masterKeyCheck(ctx: CommandContext): Promise<Check> {
+  const mode = encryptionMode(ctx.home.config());
+  const hasRecords = ctx.home.listProfiles().some((p) => existsSync(ctx.home.paths.store(p)) && new Vault(ctx.home, p).kv.hasAny());
+  try {
+    await loadMasterKey({ mode, keyFile: ctx.home.paths.masterKey }, { mayCreate: false });
+    return { check: "master key", ok: true, detail: `loads from ${mode === "keyring" ? "the system keyring" : ctx.home.paths.masterKey}` };
+  } catch (err) {
+    const missingButUnused = !hasRecords && /missing/.test((err as Error).message);
+    return { check: "master key", ok: missingButUnused, detail: missingButUnused ? "not created yet (made at the first login)" : (err as Error).message };
+  }
+}
+
 export default async function doctor(ctx: CommandContext): Promise<number> {
   const checks: Check[] = [];
   const { home } = ctx;
@@ -32,6 +46,7 @@ export default async function doctor(ctx: CommandContext): Promise<number> {
     } catch (err) {
       checks.push({ check: "config", ok: false, detail: (err as Error).message });
     }
+    checks.push(await masterKeyCheck(ctx));
     if (existsSync(home.paths.masterKey)) checks.push(modeCheck(home.paths.masterKey, 0o600, "master key is private"));
     for (const profile of home.listProfiles()) {
       checks.push(modeCheck(home.paths.profile(profile), 0o700, `profile ${profile} directory is private`));
