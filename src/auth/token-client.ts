@@ -100,6 +100,8 @@ export async function tokenRequest(params: TokenRequestParams): Promise<TokenRes
   };
   const expiresIn = typeof raw.expires_in === "string" ? Number(raw.expires_in) : raw.expires_in;
   if (typeof expiresIn === "number" && Number.isFinite(expiresIn) && expiresIn > 0) response.expires_in = expiresIn;
+  // A few servers send scope as a JSON array.
+  if (Array.isArray(raw.scope)) response.scope = raw.scope.filter((v) => typeof v === "string").join(" ");
   for (const key of ["refresh_token", "scope", "id_token"] as const) {
     const value = raw[key];
     if (typeof value === "string" && value !== "") response[key] = value;

@@ -54,6 +54,13 @@ export class CommandContext {
     return this.cachedProviders;
   }
 
+  /** AUTHSOME_REFRESH_WINDOW_SECONDS, else config.json `refresh_window_seconds`, else the default. */
+  get refreshWindowSeconds(): number | undefined {
+    const configured = this.io.env.AUTHSOME_REFRESH_WINDOW_SECONDS ?? this.home.config().refresh_window_seconds;
+    const seconds = Number(configured);
+    return configured !== undefined && Number.isFinite(seconds) && seconds >= 0 ? seconds : undefined;
+  }
+
   close(): void {
     this.cachedConnections?.vault.close();
   }

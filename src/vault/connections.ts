@@ -80,6 +80,11 @@ export class Connections {
     });
   }
 
+  /** Rewrites one connection record as it is (refresh, status changes); metadata is untouched. */
+  async put(record: ConnectionRecord): Promise<void> {
+    await this.vault.write([[keys.connection(this.profile, record.provider, record.connection_name), record]]);
+  }
+
   /** Deletes one connection; the provider's metadata and state go with its last connection. */
   async delete(provider: string, name: string): Promise<boolean> {
     return this.vault.update(async (tx) => {

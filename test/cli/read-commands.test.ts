@@ -83,11 +83,12 @@ test("get on a secret field without --show-secret, or a missing value, fails cle
 
 test("export prints lines a shell can eval, and every format", () => {
   const home = fixtureHome();
-  const env = cli(["export", "x"], { home });
+  // (the fixture's default X token expired in 2026-11; its "work" one lives until 2030)
+  const env = cli(["export", "github"], { home });
   assert.equal(env.code, 0, env.stderr);
-  assert.equal(env.stdout, "X_ACCESS_TOKEN='x-fixture-access-personal'\nX_REFRESH_TOKEN='x-fixture-refresh-personal'\nX_USERNAME='fixture_handle'\n");
+  assert.equal(env.stdout, "GITHUB_ACCESS_TOKEN='gho_fixtureAccessToken123'\nGITHUB_REFRESH_TOKEN='ghr_fixtureRefreshToken456'\n");
   const shell = cli(["export", "x", "--format", "shell", "--connection", "work"], { home });
-  assert.match(shell.stdout, /^export X_ACCESS_TOKEN='x-fixture-access-work'$/m);
+  assert.equal(shell.stdout, "export X_ACCESS_TOKEN='x-fixture-access-work'\nexport X_REFRESH_TOKEN='x-fixture-refresh-work'\n");
   // a real shell evaluates it
   const evaluated = spawnShell(`eval "$(${process.execPath} ${join(process.cwd(), "bin/authsome.js")} export resend --format shell)"; printf %s "$RESEND_API_KEY"`, home);
   assert.equal(evaluated, "re_fixture_resend_key_42");

@@ -2,7 +2,7 @@
 // http, that both interaction modes and the device flow complete, and that its hooks work.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { CALLBACK_URL, CLIENTS, pkcePair, startOidcServer, type OidcServer } from "./oidc.js";
+import { browse, CALLBACK_URL, CLIENTS, CookieJar, followRedirects, pkcePair, startOidcServer, type OidcServer } from "./oidc.js";
 
 let server: OidcServer;
 before(async () => {
@@ -61,7 +61,7 @@ describe("oidc peer", () => {
     url.searchParams.delete("code_challenge_method");
     const back = await server.authorize(url);
     assert.equal(back.searchParams.get("error"), "invalid_request");
-    assert.match(back.searchParams.get("error_description") ?? "", /code_challenge/);
+    assert.match(back.searchParams.get("error_description") ?? "", /PKCE/);
   });
 
   test("auto-deny ends at the redirect URI with access_denied", async () => {
@@ -79,46 +79,30 @@ describe("oidc peer", () => {
     server.setInteractionMode("page");
     try {
       for (const choice of ["approve", "deny"] as const) {
-        const cookies = new Map<string, string>();
-        const go = async (url: string, init: RequestInit = {}) => {
-          const res = await fetch(url, {
-            ...init,
-            redirect: "manual",
-            headers: { ...(init.headers as Record<string, string>), cookie: [...cookies].map(([k, v]) => `${k}=${v}`).join("; ") },
-          });
-          for (const c of res.headers.getSetCookie()) {
-            const [pair] = c.split(";");
-            const [k, ...v] = pair!.split("=");
-            cookies.set(k!, v.join("="));
-          }
-          return res;
-        };
-        let res = await go(authorizeUrl(CLIENTS.basic.clientId).url);
-        let loc = new URL(res.headers.get("location")!, server.issuer).href;
-        res = await go(loc);
+        const jar = new CookieJar();
+        const start = authorizeUrl(CLIENTS.basic.clientId).url;
+        let res = await browse(jar, await jar.fetch(start), start);
         let html = await res.text();
         assert.match(html, /<input name=login/);
         assert.match(html, /id=submit/);
-        const loginAction = /action="([^"]+)"/.exec(html)![1]!;
-        res = await go(new URL(loginAction, server.issuer).href, {
+        const loginAction = new URL(/action="([^"]+)"/.exec(html)![1]!, server.issuer);
+        res = await jar.fetch(loginAction, {
           method: "POST",
           headers: { "content-type": "application/x-www-form-urlencoded" },
           body: "login=alice",
         });
-        assert.equal(res.status, 303);
-        // resume -> next interaction (consent)
-        res = await go(new URL(res.headers.get("location")!, server.issuer).href);
-        loc = new URL(res.headers.get("location")!, server.issuer).href;
-        res = await go(loc);
+        res = await browse(jar, res, loginAction);
         html = await res.text();
         assert.match(html, /id=approve/);
         assert.match(html, /id=deny/);
-        const actions = [...html.matchAll(/action="([^"]+)"/g)].map((m) => m[1]!);
-        const action = actions.find((a) => a.endsWith(choice === "approve" ? "/confirm" : "/abort"))!;
-        res = await go(new URL(action, server.issuer).href, { method: "POST" });
-        const back = await server.authorize(new URL(res.headers.get("location")!, server.issuer), CALLBACK_URL);
+        // oidc-provider drops offline_access unless prompt=consent is sent (OIDC Core 11).
+        assert.match(html, /<code id=scopes>openid profile<\/code>/);
+        const actions = [...html.matchAll(/action="([^"]+)"/g)].map((m) => new URL(m[1]!, server.issuer));
+        const action = actions.find((a) => a.pathname.endsWith(choice === "approve" ? "/confirm" : "/abort"))!;
+        const back = await followRedirects(action, CALLBACK_URL, jar, await jar.fetch(action, { method: "POST" }));
         if (choice === "approve") assert.ok(back.searchParams.get("code"));
         else assert.equal(back.searchParams.get("error"), "access_denied");
+        assert.equal(back.searchParams.get("state"), "s-123");
       }
     } finally {
       server.setInteractionMode("auto");
@@ -144,8 +128,11 @@ describe("oidc peer", () => {
     assert.ok(done.body.access_token);
     assert.ok(done.body.refresh_token);
 
+    // The helpers complete codes even while the browser-facing pages are in page mode.
+    server.setInteractionMode("page");
     const other = await form(server.deviceAuthorizationEndpoint, { client_id: CLIENTS.public.clientId });
     await server.denyDeviceCode(other.body.user_code!);
+    server.setInteractionMode("auto");
     const denied = await form(server.tokenEndpoint, {
       grant_type: "urn:ietf:params:oauth:grant-type:device_code",
       device_code: other.body.device_code!,
@@ -163,7 +150,9 @@ describe("oidc peer", () => {
     assert.equal(res.status, 201);
     const client = (await res.json()) as Record<string, string>;
     assert.ok(client.client_id);
+    server.setInteractionMode("page");
     const code = await server.authorizationCode({ clientId: client.client_id! });
+    server.setInteractionMode("auto");
     assert.ok(code.code);
     await server.addClient({ client_id: "added-client", client_secret: "added-secret", token_endpoint_auth_method: "client_secret_post" });
     assert.ok((await server.authorizationCode({ clientId: "added-client" })).code);

@@ -3,13 +3,15 @@
 // tiny HTML pages (for the playwright test). A Koa middleware in front counts token requests
 // and injects failures on demand.
 import { createHash, generateKeyPairSync, randomBytes } from "node:crypto";
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Configuration, ClientMetadata, KoaContextWithOIDC } from "oidc-provider";
 
 /** Every static client may use this redirect URI (the CLI's loopback callback). */
 export const CALLBACK_URL = "http://127.0.0.1:7998/auth/callback/oauth";
 export const ACCOUNT_ID = "user-1";
+/** A request header that overrides the interaction mode for that request (test helpers use it). */
+export const MODE_HEADER = "x-test-interaction";
 export const SCOPES = ["openid", "offline_access", "profile", "email", "read", "write"];
 const ALL_GRANTS = ["authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"];
 
@@ -79,7 +81,7 @@ export interface OidcServer {
    * A fresh authorization code for a PKCE login, obtained through the automatic interactions
    * (whatever the current mode, this one request runs "auto").
    */
-  authorizationCode(params: { clientId: string; scope?: string; redirectUri?: string }): Promise<{ code: string; verifier: string; redirectUri: string; state: string }>;
+  authorizationCode(params: { clientId: string; scope?: string; redirectUri?: string; extra?: Record<string, string> }): Promise<{ code: string; verifier: string; redirectUri: string; state: string }>;
   /** Follow the authorization redirects (auto interactions) until the redirect URI; returns that URL. */
   authorize(authorizeUrl: string | URL, redirectUri?: string): Promise<URL>;
   /** Complete a device flow user code as the browser would (code page, confirm, login, consent). */
@@ -129,7 +131,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
   const { default: Provider } = await quietly(() => import("oidc-provider"));
 
   // The issuer must name the port, so listen first and hand requests over once built.
-  let handler: ((req: IncomingMessage, res: import("node:http").ServerResponse) => void) | undefined;
+  let handler: ((req: IncomingMessage, res: ServerResponse) => void) | undefined;
   const http: Server = createServer((req, res) => {
     if (handler) handler(req, res);
     else res.writeHead(503).end();
@@ -141,7 +143,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
   const port = (http.address() as AddressInfo).port;
   const issuer = `http://127.0.0.1:${port}`;
 
-  let mode: InteractionMode = options.interactions ?? "auto";
+  let currentMode: InteractionMode = options.interactions ?? "auto";
   const failures: TokenFailure[] = [];
   let log: TokenRequestRecord[] = [];
   const redirectUris = [CALLBACK_URL, ...(options.redirectUris ?? [])];
@@ -152,7 +154,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     clients: [
       { ...base, client_id: CLIENTS.basic.clientId, client_secret: CLIENTS.basic.clientSecret, token_endpoint_auth_method: "client_secret_basic" },
       { ...base, client_id: CLIENTS.post.clientId, client_secret: CLIENTS.post.clientSecret, token_endpoint_auth_method: "client_secret_post" },
-      // Loopback http redirect URIs are only accepted for native clients when public.
+      // A CLI without a secret is a native app (RFC 8252).
       { ...base, client_id: CLIENTS.public.clientId, token_endpoint_auth_method: "none", application_type: "native" },
       { client_id: INTROSPECTOR.clientId, client_secret: INTROSPECTOR.clientSecret, grant_types: [], response_types: [], redirect_uris: [] },
       ...(options.clients ?? []),
@@ -189,7 +191,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
       deviceFlow: {
         enabled: true,
         userCodeInputSource: async (ctx, form, _out, err) => {
-          ctx.body = page("Device login", `${err ? "<p id=error>Invalid code</p>" : ""}${form}<button id=submit type=submit form="op.deviceInputForm">Continue</button>`);
+          ctx.body = page("Device login", `${err ? `<p id=error>${esc(err.name)}</p>` : ""}${form}<button id=submit type=submit form="op.deviceInputForm">Continue</button>`);
         },
         userCodeConfirmSource: async (ctx, form, _client, _info, userCode) => {
           ctx.body = page("Confirm device", `<p><code id=user-code>${esc(userCode)}</code></p>${form}<button id=approve type=submit form="op.deviceConfirmForm">Continue</button><button id=deny type=submit form="op.deviceConfirmForm" name=abort value=yes>Abort</button>`);
@@ -199,7 +201,8 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
         },
       },
       registration: { enabled: true },
-      revocation: { enabled: true, allowedPolicy: async () => true },
+      // A client may revoke only its own tokens; others' are ignored with 200, as RFC 7009 allows.
+      revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       introspection: { enabled: true, allowedPolicy: async () => true },
       userinfo: { enabled: true },
       rpInitiatedLogout: { enabled: false },
@@ -295,6 +298,9 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
       await finish({ consent: { grantId: await grant.save() } });
     };
     const deny = () => finish({ error: "access_denied", error_description: "End-User denied the request" }, false);
+    // Helpers send this header so they work whatever mode the browser-facing pages are in.
+    const forced = ctx.get(MODE_HEADER);
+    const mode = forced === "auto" || forced === "auto-deny" || forced === "page" ? forced : currentMode;
 
     if (ctx.method === "GET" && !action) {
       if (mode === "auto-deny") return deny();
@@ -364,7 +370,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
       for (let i = 0; i < times; i++) failures.push(kind);
     },
     setInteractionMode: (m) => {
-      mode = m;
+      currentMode = m;
     },
     async addClient(meta) {
       // Stored the way dynamic registration stores clients, but with the caller's id and secret.
@@ -376,20 +382,15 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     introspect,
     userinfo,
     authorize: (authorizeUrl, redirectUri = CALLBACK_URL) => followRedirects(authorizeUrl, redirectUri),
-    async authorizationCode({ clientId, scope = "openid offline_access profile", redirectUri = CALLBACK_URL }) {
+    async authorizationCode({ clientId, scope = "openid offline_access profile", redirectUri = CALLBACK_URL, extra = {} }) {
       const { verifier, challenge } = pkcePair();
       const state = randomBytes(8).toString("hex");
-      const query = { client_id: clientId, response_type: "code", redirect_uri: redirectUri, scope, state, code_challenge: challenge, code_challenge_method: "S256" };
-      const saved = mode;
-      mode = "auto";
-      try {
-        const back = await followRedirects(`${issuer}/auth?${new URLSearchParams(query)}`, redirectUri);
-        const code = back.searchParams.get("code");
-        if (!code) throw new Error(`no code in the callback: ${back.search}`);
-        return { code, verifier, redirectUri, state };
-      } finally {
-        mode = saved;
-      }
+      const query = { client_id: clientId, response_type: "code", redirect_uri: redirectUri, scope, state, code_challenge: challenge, code_challenge_method: "S256", ...extra };
+      const jar = new CookieJar({ [MODE_HEADER]: "auto" });
+      const back = await followRedirects(`${issuer}/auth?${new URLSearchParams(query)}`, redirectUri, jar);
+      const code = back.searchParams.get("code");
+      if (!code) throw new Error(`no code in the callback: ${back.search}`);
+      return { code, verifier, redirectUri, state };
     },
     approveDeviceCode: (userCode) => completeDeviceCode(issuer, userCode, true),
     denyDeviceCode: (userCode) => completeDeviceCode(issuer, userCode, false),
@@ -409,6 +410,8 @@ export function pkcePair(): { verifier: string; challenge: string } {
 /** A minimal cookie jar for one browser-like session (paths ignored: one host only). */
 export class CookieJar {
   private readonly cookies = new Map<string, string>();
+  /** `headers` go with every request (e.g. MODE_HEADER). */
+  constructor(private readonly headers: Record<string, string> = {}) {}
   store(res: Response): void {
     for (const line of res.headers.getSetCookie()) {
       const pair = line.split(";")[0]!;
@@ -424,7 +427,7 @@ export class CookieJar {
   }
   /** One request, no redirect following, cookies sent and kept. */
   async fetch(url: string | URL, init: RequestInit = {}): Promise<Response> {
-    const headers = { ...(init.headers as Record<string, string> | undefined), cookie: this.header() };
+    const headers = { ...this.headers, ...(init.headers as Record<string, string> | undefined), cookie: this.header() };
     const res = await fetch(url, { ...init, headers, redirect: "manual" });
     this.store(res);
     return res;
@@ -463,7 +466,7 @@ export async function browse(jar: CookieJar, res: Response, from: string | URL):
 }
 
 async function completeDeviceCode(issuer: string, userCode: string, approve: boolean): Promise<void> {
-  const jar = new CookieJar();
+  const jar = new CookieJar({ [MODE_HEADER]: "auto" });
   const formPage = await jar.fetch(`${issuer}/device`);
   const xsrf = /name="xsrf" value="([^"]+)"/.exec(await formPage.text())?.[1];
   if (!xsrf) throw new Error("device page has no xsrf field");

@@ -10,7 +10,7 @@ export default async function exportCommand(
   opts: { connection?: string; format: ExportFormat },
 ): Promise<void> {
   const { definition } = ctx.providers.get(provider);
-  const record = await usableConnection(ctx.connections, provider, opts.connection);
+  const record = await usableConnection(ctx.connections, definition, opts.connection, { windowSeconds: ctx.refreshWindowSeconds });
   const vars = exportVariables(definition, record);
   if (vars.length === 0) {
     throw new CredentialMissingError(`the connection "${record.connection_name}" of "${provider}" has nothing to export`, {

@@ -28,8 +28,10 @@ export default async function get(
   if (secretField && !opts.showSecret) {
     throw new UsageError(`"${opts.field}" is a secret`, { hint: "add --show-secret to print it" });
   }
-  ctx.providers.get(provider); // an unknown provider is exit 3, before the store is touched
-  const record = await usableConnection(ctx.connections, provider, opts.connection);
+  const { definition } = ctx.providers.get(provider); // an unknown provider is exit 3, before the store is touched
+  // only a secret read checks and refreshes the credential; showing metadata never calls the provider
+  const handsOutCredential = secretField || Boolean(opts.showSecret);
+  const record = await usableConnection(ctx.connections, definition, opts.connection, { windowSeconds: ctx.refreshWindowSeconds, handsOutCredential });
   const name = record.connection_name;
 
   if (opts.field !== undefined) {

@@ -1,0 +1,114 @@
+import { join } from "node:path";
+import { CredentialMissingError, RefreshError } from "../errors.js";
+import { audit } from "../home/audit.js";
+import { ensurePrivateDir } from "../home/files.js";
+import { expandBaseUrl } from "../providers/validate.js";
+import type { ProviderDefinition } from "../providers/schema.js";
+import type { Connections } from "../vault/connections.js";
+import { withFileLock } from "../vault/lock.js";
+import { nowIso, type ConnectionRecord } from "../vault/records.js";
+import { OAuthError, TemporaryTokenError } from "./oauth-errors.js";
+import { oauthClientFor } from "./client-credentials.js";
+import { expiresAt, tokenRequest } from "./token-client.js";
+import { isExpired } from "./expiry.js";
+
+// Refresh, single-flight across processes: one flock per connection serialises refreshers;
+// whoever gets the lock re-reads the store first and reuses a refresh another process made.
+// The kernel drops the lock of a process that dies mid-refresh, so nobody waits on a dead one.
+
+export interface RefreshContext {
+  connections: Connections;
+  definition: ProviderDefinition;
+  /** Refresh this many seconds before expiry. */
+  windowSeconds: number;
+  now?: () => number;
+}
+
+function lockPath(connections: Connections, provider: string, connection: string): string {
+  const dir = join(connections.vault.home.paths.profile(connections.profile), "locks", provider);
+  ensurePrivateDir(dir);
+  return join(dir, `${connection}.refresh.lock`);
+}
+
+const loginHint = (provider: string, connection: string) =>
+  `run \`authsome login ${provider}${connection === "default" ? "" : ` --connection ${connection}`} --force\``;
+
+/** Returns the connection with a token valid beyond the window, refreshing it if needed. */
+export async function refreshConnection(ctx: RefreshContext, stale: ConnectionRecord): Promise<ConnectionRecord> {
+  const { connections, definition } = ctx;
+  const provider = definition.name;
+  const name = stale.connection_name;
+  const now = ctx.now ?? Date.now;
+  ctx.connections.vault.home.prepareProfileForWrite(connections.profile);
+
+  return withFileLock(lockPath(connections, provider, name), async () => {
+    const current = await connections.get(provider, name);
+    if (!current) throw new CredentialMissingError(`the connection "${name}" of "${provider}" was removed`, { hint: loginHint(provider, name) });
+    if (!isExpired(current, ctx.windowSeconds, now())) return current; // another process refreshed it
+    if (current.status === "invalid") throw deadGrant(provider, name, current);
+    if (!current.refresh_token) {
+      if (!isExpired(current, 0, now())) return current;
+      throw new RefreshError(`the access token of "${provider}" (connection "${name}") expired and there is no refresh token`, { hint: loginHint(provider, name) });
+    }
+    const oauth = expandBaseUrl(definition, current.base_url ?? undefined).oauth!;
+    const client = await oauthClientFor(connections, definition);
+    let response;
+    try {
+      response = await tokenRequest({
+        url: oauth.token_url,
+        grant: { grant_type: "refresh_token", refresh_token: current.refresh_token },
+        client,
+        responseFormat: oauth.token_response_format,
+      });
+    } catch (err) {
+      return handleFailure(ctx, current, err, now());
+    }
+    const refreshed: ConnectionRecord = {
+      ...current,
+      status: "connected",
+      access_token: response.access_token,
+      // a rotated refresh token replaces the old one in the same write as the new access token
+      refresh_token: response.refresh_token ?? current.refresh_token,
+      token_type: response.token_type,
+      expires_at: expiresAt(response.expires_in, now()),
+      obtained_at: nowIso(new Date(now())),
+      scopes: response.scope ? response.scope.split(" ").filter(Boolean) : current.scopes,
+    };
+    await connections.put(refreshed);
+    await connections.recordRefresh(provider, null);
+    audit(connections.vault.home, "refresh", { provider, connection: name, profile: connections.profile, rotated: Boolean(response.refresh_token && response.refresh_token !== current.refresh_token) });
+    return refreshed;
+  });
+}
+
+function deadGrant(provider: string, connection: string, record: ConnectionRecord): RefreshError {
+  const reason = typeof record.metadata?.last_refresh_error === "string" ? ` (${record.metadata.last_refresh_error})` : "";
+  return new RefreshError(`the authorization of "${provider}" (connection "${connection}") is no longer valid${reason}: a new login is needed`, {
+    hint: loginHint(provider, connection),
+  });
+}
+
+async function handleFailure(ctx: RefreshContext, current: ConnectionRecord, err: unknown, now: number): Promise<ConnectionRecord> {
+  const { connections, definition } = ctx;
+  const provider = definition.name;
+  const name = current.connection_name;
+  const description = err instanceof OAuthError ? `${err.error}${err.errorDescription ? `: ${err.errorDescription}` : ""}` : (err as Error).message;
+  await connections.recordRefresh(provider, description);
+
+  const deadCodes = new Set(["invalid_grant", ...(definition.oauth?.dead_grant_errors ?? [])]);
+  if (err instanceof OAuthError && deadCodes.has(err.error)) {
+    // Someone outside our lock (the Python implementation) may have rotated the token: re-read first.
+    const latest = await connections.get(provider, name);
+    if (latest && latest.refresh_token !== current.refresh_token && !isExpired(latest, 0, now)) return latest;
+    const invalid: ConnectionRecord = { ...(latest ?? current), status: "invalid", metadata: { ...(latest ?? current).metadata, last_refresh_error: description } };
+    await connections.put(invalid);
+    throw deadGrant(provider, name, invalid);
+  }
+  if (err instanceof TemporaryTokenError && !isExpired(current, 0, now)) {
+    return current; // the cached token still works; try again next time
+  }
+  throw new RefreshError(`refreshing "${provider}" (connection "${name}") failed: ${description}`, {
+    hint: err instanceof TemporaryTokenError ? "the provider could not be reached; try again shortly" : loginHint(provider, name),
+    cause: err,
+  });
+}

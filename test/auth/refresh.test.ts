@@ -1,0 +1,138 @@
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { writeFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { Home } from "../../src/home/home.js";
+import { Connections } from "../../src/vault/connections.js";
+import { Vault } from "../../src/vault/store.js";
+import { newConnection, type ConnectionRecord } from "../../src/vault/records.js";
+import { tokenRequest } from "../../src/auth/token-client.js";
+import { CLIENTS, startOidcServer, type OidcServer } from "../peers/oidc.js";
+import { cliAsync, emptyHome } from "../helpers.js";
+
+let server: OidcServer;
+before(async () => {
+  server = await startOidcServer({ accessTokenTtl: 3600 });
+});
+after(async () => {
+  await server.close();
+});
+
+/** A home with a user-registered provider for the local server and a logged-in connection whose token has expired. */
+async function homeWithExpiredToken(): Promise<{ home: string; record: ConnectionRecord }> {
+  const home = emptyHome();
+  mkdirSync(join(home, "providers"), { recursive: true, mode: 0o700 });
+  writeFileSync(
+    join(home, "providers", "localidp.json"),
+    JSON.stringify({
+      schema_version: 1,
+      name: "localidp",
+      display_name: "Local IdP",
+      auth_type: "oauth2",
+      flow: "pkce",
+      oauth: {
+        authorization_url: server.authorizationEndpoint,
+        token_url: server.tokenEndpoint,
+        revocation_url: server.revocationEndpoint,
+        scopes: ["openid", "offline_access"],
+        client_auth_method: "client_secret_basic",
+        rotates_refresh_token: true,
+      },
+      export: { env: { access_token: "LOCALIDP_ACCESS_TOKEN" } },
+      routes: [{ host: "127.0.0.1" }],
+    }),
+  );
+  const { code, verifier, redirectUri } = await server.authorizationCode({ clientId: CLIENTS.basic.clientId, scope: "openid offline_access" });
+  const tokens = await tokenRequest({
+    url: server.tokenEndpoint,
+    grant: { grant_type: "authorization_code", code, code_verifier: verifier, redirect_uri: redirectUri },
+    client: CLIENTS.basic,
+  });
+  assert.ok(tokens.refresh_token, "the server issues refresh tokens");
+  const connections = new Connections(new Vault(new Home(home), "default"));
+  await connections.saveClient("localidp", { client_id: CLIENTS.basic.clientId, client_secret: CLIENTS.basic.clientSecret });
+  const record = newConnection({
+    provider: "localidp",
+    profile: "default",
+    connection_name: "default",
+    auth_type: "oauth2",
+    access_token: tokens.access_token,
+    refresh_token: tokens.refresh_token!,
+    token_type: "Bearer",
+    expires_at: new Date(Date.now() - 60_000).toISOString(),
+  });
+  await connections.save(record);
+  connections.vault.close();
+  return { home, record };
+}
+
+const getToken = ["get", "localidp", "--field", "access_token", "--show-secret"];
+
+test("50 processes on an expired token: one refresh, 50 identical new tokens the server accepts", async () => {
+  const { home, record } = await homeWithExpiredToken();
+  server.resetCounters();
+  const results = await Promise.all(Array.from({ length: 50 }, () => cliAsync(getToken, { home })));
+  for (const r of results) assert.equal(r.code, 0, r.stderr);
+  const tokens = new Set(results.map((r) => r.stdout.trim()));
+  assert.equal(tokens.size, 1, "every process printed the same token");
+  const [token] = [...tokens];
+  assert.notEqual(token, record.access_token);
+  assert.equal(server.tokenRequests("refresh_token"), 1, "exactly one refresh reached the token endpoint");
+  assert.equal(server.tokenRequestLog()[0]!.basicAuth, true, "client_secret_basic as the definition declares");
+  assert.equal((await server.introspect(token!)).active, true);
+  assert.equal((await server.userinfo(token!)).status, 200);
+  // the rotated refresh token was stored: the old one is dead at the server, the stored one is not
+  const connections = new Connections(new Vault(new Home(home), "default"));
+  const stored = (await connections.get("localidp"))!;
+  assert.notEqual(stored.refresh_token, record.refresh_token);
+  assert.equal((await server.introspect(stored.refresh_token!)).active, true);
+  assert.equal((await server.introspect(record.refresh_token!)).active, false);
+  assert.ok(Date.parse(stored.expires_at!) > Date.now() + 3000_000);
+  connections.vault.close();
+  // and a valid token is handed out without another request
+  assert.equal((await cliAsync(getToken, { home })).stdout.trim(), token);
+  assert.equal(server.tokenRequests("refresh_token"), 1);
+});
+
+test("a dead refresh token marks the connection invalid and says a new login is needed", async () => {
+  const { home, record } = await homeWithExpiredToken();
+  // someone else used the single-use refresh token (and threw the result away)
+  await tokenRequest({ url: server.tokenEndpoint, grant: { grant_type: "refresh_token", refresh_token: record.refresh_token! }, client: CLIENTS.basic });
+  const r = await cliAsync(getToken, { home });
+  assert.equal(r.code, 6, r.stderr);
+  assert.match(r.stderr, /no longer valid \(invalid_grant/);
+  assert.match(r.stderr, /authsome login localidp --force/);
+  assert.equal(r.stdout, "");
+  const status = await cliAsync(["get", "localidp", "--field", "status"], { home });
+  assert.equal(status.stdout, "invalid\n");
+  const again = await cliAsync(getToken, { home });
+  assert.equal(again.code, 5);
+  assert.match(again.stderr, /is invalid: a new login is needed/);
+  const state = JSON.parse((await cliAsync(["list", "--json", "--connected"], { home })).stdout) as { providers: Array<{ connections: Array<{ status: string }> }> };
+  assert.equal(state.providers[0]!.connections[0]!.status, "invalid");
+});
+
+test("temporary failures keep a still-valid cached token, and fail plainly once it has expired", async () => {
+  const { home, record } = await homeWithExpiredToken();
+  // inside the refresh window but not expired: the cached token is still handed out
+  const connections = new Connections(new Vault(new Home(home), "default"));
+  await connections.put({ ...record, expires_at: new Date(Date.now() + 60_000).toISOString() });
+  server.failNext("500");
+  const cached = await cliAsync(getToken, { home });
+  assert.equal(cached.code, 0, cached.stderr);
+  assert.equal(cached.stdout.trim(), record.access_token);
+  assert.equal((await connections.get("localidp"))!.status, "connected");
+
+  await connections.put({ ...record, expires_at: new Date(Date.now() - 1000).toISOString() });
+  server.failNext("503");
+  const failed = await cliAsync(getToken, { home });
+  assert.equal(failed.code, 6);
+  assert.match(failed.stderr, /refreshing "localidp" \(connection "default"\) failed/);
+  assert.match(failed.stderr, /try again shortly/);
+  assert.equal((await connections.get("localidp"))!.refresh_token, record.refresh_token, "the grant is kept for the next try");
+  // the next try works
+  const ok = await cliAsync(getToken, { home });
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.notEqual(ok.stdout.trim(), record.access_token);
+  connections.vault.close();
+});
