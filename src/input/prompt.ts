@@ -14,9 +14,10 @@ export function readHidden(io: PromptIo, prompt: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const { stdin, stderr } = io;
     let value = "";
-    stderr.write(prompt);
+    // echo goes off before the prompt appears, so nothing typed after it is ever shown
     stdin.setRawMode!(true);
     stdin.resume();
+    stderr.write(prompt);
     const finish = (err?: Error) => {
       stdin.setRawMode!(false);
       stdin.pause();
