@@ -143,3 +143,17 @@ test("a missing home lists providers without creating anything", () => {
   assert.equal(cli(["whoami"], { home }).code, 0);
   assert.throws(() => readFileSync(join(home, "config.json")));
 });
+
+test("--quiet silences confirmations; colour follows --no-color and NO_COLOR", () => {
+  const home = emptyHome();
+  const loud = cli(["login", "resend", "--connection", "a"], { home, env: { RESEND_API_KEY: "re_1" } });
+  assert.match(loud.stderr, /Logged in to Resend/);
+  const quiet = cli(["login", "resend", "--connection", "b", "--quiet"], { home, env: { RESEND_API_KEY: "re_2" } });
+  assert.equal(quiet.code, 0);
+  assert.equal(quiet.stderr, "");
+  // FORCE_COLOR stands in for a terminal; NO_COLOR and --no-color win over it
+  const coloured = cli(["get", "nosuch"], { home, env: { NO_COLOR: undefined, FORCE_COLOR: "1" } });
+  assert.match(coloured.stderr, /\x1b\[31merror: unknown provider/);
+  assert.doesNotMatch(cli(["get", "nosuch", "--no-color"], { home, env: { NO_COLOR: undefined, FORCE_COLOR: "1" } }).stderr, /\x1b\[/);
+  assert.doesNotMatch(cli(["get", "nosuch"], { home, env: { NO_COLOR: "1", FORCE_COLOR: "1" } }).stderr, /\x1b\[/);
+});
