@@ -40,7 +40,7 @@ print(json.dumps({"output": out.decode(errors="replace"), "code": os.waitstatus_
 `;
 
 function loginOnTerminal(home: string, provider: string, answers: string[]): { output: string; code: number } {
-  const env = { ...process.env, AUTHSOME_HOME: home, NO_COLOR: "1" };
+  const env: NodeJS.ProcessEnv = { ...process.env, AUTHSOME_HOME: home, NO_COLOR: "1" };
   delete env.RESEND_API_KEY;
   delete env.OPENAI_API_KEY;
   const r = spawnSync(SYSTEM_PYTHON, ["-c", DRIVER, process.execPath, CLI, provider, JSON.stringify(answers)], { env, encoding: "utf8", timeout: 20_000 });
