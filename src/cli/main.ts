@@ -74,6 +74,8 @@ export async function run(argv: string[], io: Io = { stdin: process.stdin, stdou
     .option("--base-url <url>", "base URL for providers with templated endpoints")
     .option("--client-id <id>", "OAuth client id (the secret is never taken from the command line)")
     .option("--force", "replace an existing connection")
+    .option("--port <port>", "loopback port for the pkce callback (default 7998, or AUTHSOME_CALLBACK_PORT)")
+    .option("--timeout <seconds>", "how long to wait for the authorization (default 300)")
     .action(action(() => import("./commands/login.js")));
 
   command("logout", "sign a connection out and delete it locally")

@@ -1,0 +1,128 @@
+// The device authorization grant (RFC 8628): show a code, let the user approve it anywhere,
+// poll the token endpoint until the server says yes, no, or too late.
+import { setTimeout as sleep } from "node:timers/promises";
+import { AuthenticationError, UsageError } from "../../errors.js";
+import type { ProviderDefinition } from "../../providers/schema.js";
+import { openBrowser } from "../../input/browser.js";
+import { OAuthError } from "../oauth-errors.js";
+import { assertSecureEndpoint, tokenRequest, type OAuthClient, type TokenResponse } from "../token-client.js";
+
+const DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
+
+export interface DeviceOptions {
+  client: OAuthClient;
+  scopes: string[];
+  timeoutMs: number;
+  env: NodeJS.ProcessEnv;
+  say: (message: string) => void;
+}
+
+interface DeviceAuthorization {
+  device_code: string;
+  user_code: string;
+  verification_uri: string;
+  verification_uri_complete?: string;
+  expires_in?: number;
+  interval?: number;
+}
+
+export function deviceAuthorizationUrl(def: ProviderDefinition): string | undefined {
+  return def.oauth?.device_authorization_url ?? undefined;
+}
+
+export async function deviceLogin(def: ProviderDefinition, opts: DeviceOptions): Promise<TokenResponse> {
+  const oauth = def.oauth;
+  const endpoint = deviceAuthorizationUrl(def);
+  if (!oauth || !endpoint) throw new UsageError(`provider "${def.name}" declares no device_authorization_url`);
+  const auth = await requestDeviceCode(endpoint, def, opts);
+
+  opts.say(`To log in to ${def.display_name}, open ${auth.verification_uri} and enter the code:\n\n    ${auth.user_code}\n`);
+  if (auth.verification_uri_complete) {
+    opts.say(`Or open: ${auth.verification_uri_complete}`);
+    if (opts.env.BROWSER?.trim()) await openBrowser(opts.env, auth.verification_uri_complete);
+  }
+  opts.say("Waiting for approval…");
+
+  // Tests shorten the wait; real use follows the server's interval.
+  const override = Number(opts.env.AUTHSOME_DEVICE_POLL_INTERVAL_MS);
+  let intervalMs = override > 0 ? override : (auth.interval && auth.interval > 0 ? auth.interval : 5) * 1000;
+  const lifetimeMs = auth.expires_in && auth.expires_in > 0 ? auth.expires_in * 1000 : opts.timeoutMs;
+  const deadline = Date.now() + Math.min(lifetimeMs, opts.timeoutMs);
+
+  for (;;) {
+    await sleep(intervalMs);
+    try {
+      return await tokenRequest({
+        url: oauth.token_url,
+        grant: { grant_type: DEVICE_GRANT, device_code: auth.device_code },
+        client: opts.client,
+        responseFormat: oauth.token_response_format,
+      });
+    } catch (err) {
+      if (!(err instanceof OAuthError)) throw err;
+      if (err.error === "authorization_pending") {
+        // keep polling
+      } else if (err.error === "slow_down") {
+        intervalMs += override > 0 ? override : 5000;
+      } else if (err.error === "expired_token") {
+        throw new AuthenticationError("the device code expired before it was approved", { hint: "run the login again and enter the code sooner" });
+      } else if (err.error === "access_denied") {
+        throw new AuthenticationError("the device login was denied", { hint: "run the login again and approve the access" });
+      } else throw err;
+    }
+    if (Date.now() + intervalMs > deadline) {
+      throw new AuthenticationError("the device code was not approved in time", { hint: "run the login again, or give more time with --timeout SECONDS" });
+    }
+  }
+}
+
+async function requestDeviceCode(endpoint: string, def: ProviderDefinition, opts: DeviceOptions): Promise<DeviceAuthorization> {
+  const url = assertSecureEndpoint(endpoint, "device authorization endpoint");
+  const where = `${url.origin}${url.pathname}`;
+  const { client } = opts;
+  const fields: Record<string, string> = { client_id: client.clientId };
+  if (opts.scopes.length) fields.scope = opts.scopes.join(" ");
+  const headers: Record<string, string> = { accept: "application/json" };
+  const secret = client.clientSecret?.trim();
+  if (secret && client.authMethod === "client_secret_basic") {
+    const enc = (s: string) => new URLSearchParams({ v: s }).toString().slice(2);
+    headers.authorization = `Basic ${Buffer.from(`${enc(client.clientId)}:${enc(secret)}`).toString("base64")}`;
+  } else if (secret && client.authMethod === "client_secret_post") {
+    fields.client_secret = secret;
+  }
+  const json = def.oauth?.device_token_request === "json";
+  headers["content-type"] = json ? "application/json" : "application/x-www-form-urlencoded";
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method: "POST",
+      headers,
+      body: json ? JSON.stringify(fields) : new URLSearchParams(fields).toString(),
+      redirect: "manual",
+      signal: AbortSignal.timeout(30_000),
+    });
+  } catch {
+    throw new AuthenticationError(`could not reach the device authorization endpoint ${where}`, { hint: "check the network connection and try again" });
+  }
+  const text = (await res.text()).slice(0, 1024 * 1024);
+  let body: Record<string, unknown> = {};
+  try {
+    body = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    // reported below
+  }
+  if (!res.ok || typeof body.device_code !== "string" || typeof body.user_code !== "string" || typeof body.verification_uri !== "string") {
+    const error = typeof body.error === "string" ? `: ${body.error.slice(0, 100)}` : "";
+    throw new AuthenticationError(`the device authorization endpoint ${where} refused the request (HTTP ${res.status})${error}`, {
+      hint: "check the client id and that the provider allows the device flow for it",
+    });
+  }
+  return {
+    device_code: body.device_code,
+    user_code: body.user_code,
+    verification_uri: body.verification_uri,
+    verification_uri_complete: typeof body.verification_uri_complete === "string" ? body.verification_uri_complete : undefined,
+    expires_in: Number(body.expires_in) || undefined,
+    interval: Number(body.interval) || undefined,
+  };
+}

@@ -1,0 +1,117 @@
+// Authorization code with PKCE (RFC 7636, S256) through a loopback redirect (RFC 8252).
+// The code is exchanged as soon as it arrives: some providers expire it within seconds.
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { AuthenticationError, UsageError } from "../../errors.js";
+import type { ProviderDefinition } from "../../providers/schema.js";
+import { openBrowser } from "../../input/browser.js";
+import { startCallbackServer } from "../../input/callback-server.js";
+import { firstLine } from "../../input/line.js";
+import { assertSecureEndpoint, tokenRequest, type OAuthClient, type TokenResponse } from "../token-client.js";
+
+export interface PkceOptions {
+  client: OAuthClient;
+  scopes: string[];
+  port: number;
+  timeoutMs: number;
+  env: NodeJS.ProcessEnv;
+  stdin: NodeJS.ReadableStream;
+  /** Progress for the user (stderr). */
+  say: (message: string) => void;
+}
+
+export function pkcePair(): { verifier: string; challenge: string } {
+  const verifier = randomBytes(32).toString("base64url");
+  return { verifier, challenge: createHash("sha256").update(verifier).digest("base64url") };
+}
+
+/** Throws unless the callback query carries a code for this state; errors carry the server's description. */
+export function checkCallback(params: URLSearchParams, state: string): string {
+  const error = params.get("error");
+  if (error) {
+    const description = params.get("error_description");
+    const what = error === "access_denied" ? "the authorization was denied" : `the authorization server returned ${clean(error)}`;
+    throw new AuthenticationError(`${what}${description ? `: ${clean(description)}` : ""}`, {
+      hint: error === "access_denied" ? "run the login again and approve the access" : "check the provider's client settings and scopes",
+    });
+  }
+  const got = Buffer.from(params.get("state") ?? "");
+  const want = Buffer.from(state);
+  if (got.length !== want.length || !timingSafeEqual(got, want)) {
+    throw new AuthenticationError("the login callback carried a wrong state; it did not come from this login", {
+      hint: "run the login again; if this repeats, something else is calling the callback address",
+    });
+  }
+  const code = params.get("code");
+  if (!code) throw new AuthenticationError("the login callback carried no authorization code", { hint: "run the login again" });
+  return code;
+}
+
+export async function pkceLogin(def: ProviderDefinition, opts: PkceOptions): Promise<TokenResponse> {
+  const oauth = def.oauth;
+  if (!oauth) throw new UsageError(`provider "${def.name}" has no oauth section`);
+  const authorize = assertSecureEndpoint(oauth.authorization_url, "authorization endpoint");
+  const { verifier, challenge } = pkcePair();
+  const state = randomBytes(16).toString("base64url");
+
+  const server = await startCallbackServer(opts.port, (p) => void checkCallback(p, state));
+  let paste: ReturnType<typeof firstLine> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const url = new URL(authorize);
+    for (const [k, v] of Object.entries(oauth.authorize_params ?? {})) url.searchParams.set(k, String(v));
+    const query: Record<string, string> = {
+      response_type: "code",
+      client_id: opts.client.clientId,
+      redirect_uri: server.redirectUri,
+      state,
+      code_challenge: challenge,
+      code_challenge_method: "S256",
+    };
+    if (opts.scopes.length) query.scope = opts.scopes.join(" ");
+    for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
+
+    const waiting: Promise<string>[] = [server.result.then((p) => checkCallback(p, state))];
+    if (await openBrowser(opts.env, url.href)) {
+      opts.say(`Opened the browser to log in to ${def.display_name}. Waiting for the authorization…`);
+    } else {
+      opts.say(`Open this URL in a browser to log in to ${def.display_name}:\n\n  ${url.href}\n`);
+      opts.say("Then wait here, or paste the full URL the browser was redirected to and press Enter:");
+      paste = firstLine(opts.stdin);
+      waiting.push(paste.line.then((line) => checkCallback(pastedParams(line, server.redirectUri), state)));
+    }
+    waiting.push(
+      new Promise<string>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new AuthenticationError(`no authorization arrived within ${Math.round(opts.timeoutMs / 1000)} s`, { hint: "run the login again, or give more time with --timeout SECONDS" })),
+          opts.timeoutMs,
+        );
+      }),
+    );
+    const code = await Promise.race(waiting);
+    return await tokenRequest({
+      url: oauth.token_url,
+      grant: { grant_type: "authorization_code", code, code_verifier: verifier, redirect_uri: server.redirectUri },
+      client: opts.client,
+      responseFormat: oauth.token_response_format,
+    });
+  } finally {
+    clearTimeout(timer);
+    paste?.stop();
+    server.close();
+  }
+}
+
+function pastedParams(line: string, redirectUri: string): URLSearchParams {
+  let url: URL;
+  try {
+    url = new URL(line);
+  } catch {
+    throw new UsageError("the pasted text is not a URL", { hint: `paste the whole address the browser shows, starting with ${redirectUri}` });
+  }
+  return url.searchParams;
+}
+
+function clean(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f]+/g, " ").slice(0, 300);
+}

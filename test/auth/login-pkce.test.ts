@@ -1,0 +1,160 @@
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { createServer } from "node:net";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { spawn } from "node:child_process";
+import { ACCOUNT_ID, CALLBACK_URL, CLIENTS, startOidcServer, type OidcServer } from "../peers/oidc.js";
+import { CLI, cliAsync, type CliResult } from "../helpers.js";
+import { homeWithProvider, recordingBrowser } from "./login-fixtures.js";
+
+let server: OidcServer;
+before(async () => {
+  server = await startOidcServer();
+});
+after(async () => {
+  await server.close();
+});
+
+const basicEnv = { LOCALIDP_CLIENT_ID: CLIENTS.basic.clientId, LOCALIDP_CLIENT_SECRET: CLIENTS.basic.clientSecret, DISPLAY: undefined, WAYLAND_DISPLAY: undefined };
+
+function assertNoSecrets(home: string, r: CliResult, secrets: string[]): void {
+  const auditLog = existsSync(join(home, "audit.log")) ? readFileSync(join(home, "audit.log"), "utf8") : "";
+  for (const s of secrets) {
+    assert.ok(!r.stdout.includes(s) && !r.stderr.includes(s), "no secret in the output");
+    assert.ok(!auditLog.includes(s), "no secret in the audit log");
+  }
+}
+
+test("pkce login through the browser stores a token the server accepts, the account and the client", async () => {
+  const home = homeWithProvider(server);
+  const browser = recordingBrowser();
+  const running = cliAsync(["login", "localidp", "--timeout", "30"], { home, env: { ...basicEnv, BROWSER: browser.command } });
+  const authorizeUrl = new URL(await browser.url());
+  assert.equal(authorizeUrl.searchParams.get("code_challenge_method"), "S256");
+  assert.equal(authorizeUrl.searchParams.get("redirect_uri"), CALLBACK_URL);
+  const callback = await server.authorize(authorizeUrl);
+  const page = await fetch(callback);
+  assert.equal(page.status, 200);
+  assert.equal(page.headers.get("cache-control"), "no-store");
+  const r = await running;
+  assert.equal(r.code, 0, r.stderr);
+
+  const got = await cliAsync(["get", "localidp", "--field", "access_token", "--show-secret"], { home });
+  assert.equal(got.code, 0, got.stderr);
+  const token = got.stdout.trim();
+  assert.equal((await server.introspect(token)).active, true);
+  assert.equal((await server.userinfo(token)).status, 200);
+
+  const json = await cliAsync(["get", "localidp", "--json"], { home });
+  assert.equal(json.code, 0, json.stderr);
+  assert.ok(json.stdout.includes(ACCOUNT_ID), "the account id is filled");
+  const secret = await cliAsync(["get", "localidp", "--field", "refresh_token", "--show-secret"], { home });
+  assertNoSecrets(home, r, [token, secret.stdout.trim(), CLIENTS.basic.clientSecret]);
+
+  // the client is stored: a second login (forced) needs no env
+  const browser2 = recordingBrowser();
+  const again = cliAsync(["login", "localidp", "--force", "--scopes", "openid,profile"], { home, env: { BROWSER: browser2.command, DISPLAY: undefined } });
+  const second = new URL(await browser2.url());
+  assert.equal(second.searchParams.get("client_id"), CLIENTS.basic.clientId);
+  assert.equal(second.searchParams.get("scope"), "openid profile");
+  await fetch(await server.authorize(second));
+  const r2 = await again;
+  assert.equal(r2.code, 0, r2.stderr);
+});
+
+test("access_denied in the callback: exit 4 with the reason, nothing stored", async () => {
+  const home = homeWithProvider(server);
+  const browser = recordingBrowser();
+  const running = cliAsync(["login", "localidp", "--timeout", "30"], { home, env: { ...basicEnv, BROWSER: browser.command } });
+  server.setInteractionMode("auto-deny");
+  try {
+    const callback = await server.authorize(await browser.url());
+    assert.equal(callback.searchParams.get("error"), "access_denied");
+    await fetch(callback);
+  } finally {
+    server.setInteractionMode("auto");
+  }
+  const r = await running;
+  assert.equal(r.code, 4, r.stderr);
+  assert.match(r.stderr, /denied/);
+  const got = await cliAsync(["get", "localidp", "--field", "access_token", "--show-secret"], { home });
+  assert.notEqual(got.code, 0);
+});
+
+test("a callback with a forged state: exit 4, nothing stored", async () => {
+  const home = homeWithProvider(server);
+  const browser = recordingBrowser();
+  const running = cliAsync(["login", "localidp", "--timeout", "30"], { home, env: { ...basicEnv, BROWSER: browser.command } });
+  const callback = await server.authorize(await browser.url());
+  callback.searchParams.set("state", "forged-state-value");
+  const page = await fetch(callback);
+  assert.equal(page.status, 400);
+  const r = await running;
+  assert.equal(r.code, 4, r.stderr);
+  assert.match(r.stderr, /state/);
+  const got = await cliAsync(["get", "localidp", "--field", "access_token", "--show-secret"], { home });
+  assert.notEqual(got.code, 0);
+});
+
+test("a callback request with a non-loopback Host header is refused", async () => {
+  const home = homeWithProvider(server);
+  const browser = recordingBrowser();
+  const running = cliAsync(["login", "localidp", "--timeout", "30"], { home, env: { ...basicEnv, BROWSER: browser.command } });
+  const callback = await server.authorize(await browser.url());
+  const evil = await new Promise<number>((resolve, reject) => {
+    import("node:http").then(({ request }) => {
+      const req = request({ host: "127.0.0.1", port: 7998, path: callback.pathname + callback.search, headers: { host: "evil.example:7998" } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on("error", reject);
+      req.end();
+    }, reject);
+  });
+  assert.equal(evil, 421);
+  await fetch(callback); // the real browser still completes the login
+  const r = await running;
+  assert.equal(r.code, 0, r.stderr);
+});
+
+test("a busy callback port is a usage error naming --port", async () => {
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", () => resolve()));
+  const port = (blocker.address() as { port: number }).port;
+  try {
+    const home = homeWithProvider(server);
+    const r = await cliAsync(["login", "localidp", "--port", String(port)], { home, env: { ...basicEnv, BROWSER: "/nonexistent" } });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /--port/);
+    const viaEnv = await cliAsync(["login", "localidp"], { home, env: { ...basicEnv, AUTHSOME_CALLBACK_PORT: String(port) } });
+    assert.equal(viaEnv.code, 2, viaEnv.stderr);
+  } finally {
+    blocker.close();
+  }
+});
+
+test("without a browser the URL is printed and the pasted redirect URL completes the login", async () => {
+  const home = homeWithProvider(server);
+  const env = { ...process.env, ...basicEnv, AUTHSOME_HOME: home, NO_COLOR: "1" } as NodeJS.ProcessEnv;
+  delete env.BROWSER;
+  delete env.DISPLAY;
+  delete env.WAYLAND_DISPLAY;
+  const child = spawn(process.execPath, [CLI, "login", "localidp", "--timeout", "30"], { env, stdio: ["pipe", "pipe", "pipe"] });
+  let stderr = "";
+  const closed = new Promise<number>((resolve) => child.on("close", (c) => resolve(c ?? -1)));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stderr.setEncoding("utf8").on("data", (d: string) => {
+      stderr += d;
+      const m = /(http:\/\/127\.0\.0\.1:\d+\/auth\?\S+)\n/.exec(stderr);
+      if (m) resolve(m[1]!);
+    });
+    child.on("close", () => reject(new Error(`CLI ended early: ${stderr}`)));
+  });
+  const callback = await server.authorize(url);
+  child.stdin.write(callback.href + "\n");
+  const code = await closed;
+  assert.equal(code, 0, stderr);
+  const got = await cliAsync(["get", "localidp", "--field", "access_token", "--show-secret"], { home });
+  assert.equal((await server.introspect(got.stdout.trim())).active, true);
+});
