@@ -1,14 +1,12 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
 import { Home } from "../../src/home/home.js";
 import { Connections } from "../../src/vault/connections.js";
 import { Vault } from "../../src/vault/store.js";
-import { newConnection, type ConnectionRecord } from "../../src/vault/records.js";
 import { tokenRequest } from "../../src/auth/token-client.js";
 import { CLIENTS, startOidcServer, type OidcServer } from "../peers/oidc.js";
-import { cliAsync, emptyHome } from "../helpers.js";
+import { cliAsync } from "../helpers.js";
+import { homeWithExpiredToken as homeWithExpiredTokenAt } from "./oidc-home.js";
 
 let server: OidcServer;
 before(async () => {
@@ -18,53 +16,7 @@ after(async () => {
   await server.close();
 });
 
-/** A home with a user-registered provider for the local server and a logged-in connection whose token has expired. */
-async function homeWithExpiredToken(): Promise<{ home: string; record: ConnectionRecord }> {
-  const home = emptyHome();
-  mkdirSync(join(home, "providers"), { recursive: true, mode: 0o700 });
-  writeFileSync(
-    join(home, "providers", "localidp.json"),
-    JSON.stringify({
-      schema_version: 1,
-      name: "localidp",
-      display_name: "Local IdP",
-      auth_type: "oauth2",
-      flow: "pkce",
-      oauth: {
-        authorization_url: server.authorizationEndpoint,
-        token_url: server.tokenEndpoint,
-        revocation_url: server.revocationEndpoint,
-        scopes: ["openid", "offline_access"],
-        client_auth_method: "client_secret_basic",
-        rotates_refresh_token: true,
-      },
-      export: { env: { access_token: "LOCALIDP_ACCESS_TOKEN" } },
-      routes: [{ host: "127.0.0.1" }],
-    }),
-  );
-  const { code, verifier, redirectUri } = await server.authorizationCode({ clientId: CLIENTS.basic.clientId, scope: "openid offline_access" });
-  const tokens = await tokenRequest({
-    url: server.tokenEndpoint,
-    grant: { grant_type: "authorization_code", code, code_verifier: verifier, redirect_uri: redirectUri },
-    client: CLIENTS.basic,
-  });
-  assert.ok(tokens.refresh_token, "the server issues refresh tokens");
-  const connections = new Connections(new Vault(new Home(home), "default"));
-  await connections.saveClient("localidp", { client_id: CLIENTS.basic.clientId, client_secret: CLIENTS.basic.clientSecret });
-  const record = newConnection({
-    provider: "localidp",
-    profile: "default",
-    connection_name: "default",
-    auth_type: "oauth2",
-    access_token: tokens.access_token,
-    refresh_token: tokens.refresh_token!,
-    token_type: "Bearer",
-    expires_at: new Date(Date.now() - 60_000).toISOString(),
-  });
-  await connections.save(record);
-  connections.vault.close();
-  return { home, record };
-}
+const homeWithExpiredToken = () => homeWithExpiredTokenAt(server);
 
 const getToken = ["get", "localidp", "--field", "access_token", "--show-secret"];
 

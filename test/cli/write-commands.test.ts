@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cli, emptyHome, fixtureHome, tempDir } from "../helpers.js";
+import { ROOT, cli, emptyHome, fixtureHome, tempDir } from "../helpers.js";
 
 test("login for an API-key provider reads the key from the definition's variable, never argv", () => {
   const home = emptyHome();
@@ -57,8 +57,17 @@ test("logout deletes one connection and moves the default; revoke forgets a prov
   assert.deepEqual(list.providers.find((p) => p.name === "resend")?.connections.map((c) => [c.name, c.default]), [["bulk", true]]);
   assert.equal(cli(["get", "resend", "-f", "api_key", "--show-secret"], { home }).stdout, "re_fixture_bulk_key_99\n");
 
+  // revoke also revokes remotely: point x's revocation endpoint at a closed loopback port so the
+  // fixture's tokens never leave the machine; the failure is a warning and deletion still happens.
+  const xDef = JSON.parse(readFileSync(join(ROOT, "src/providers/catalog/x.json"), "utf8")) as { oauth: Record<string, unknown> };
+  xDef.oauth.revocation_url = "http://127.0.0.1:9/2/oauth2/revoke";
+  writeFileSync(join(home, "providers", "x.json"), JSON.stringify(xDef));
   const rev = cli(["revoke", "x", "--json"], { home });
-  assert.deepEqual(JSON.parse(rev.stdout), { status: "revoked", provider: "x", profile: "default", connections: ["default", "work"], client_credentials: true });
+  assert.equal(rev.code, 0, rev.stderr);
+  const revOut = JSON.parse(rev.stdout) as Record<string, unknown> & { warnings: string[] };
+  assert.deepEqual({ ...revOut, warnings: undefined }, { status: "revoked", provider: "x", profile: "default", connections: ["default", "work"], client_credentials: true, revoked_remotely: false, warnings: undefined });
+  assert.ok(revOut.warnings.length > 0);
+  assert.match(rev.stderr, /warning: could not revoke/);
   assert.equal(cli(["get", "x"], { home }).code, 5);
   assert.equal(cli(["revoke", "x"], { home }).code, 5);
   const log = readFileSync(join(home, "audit.log"), "utf8");
