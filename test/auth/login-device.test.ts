@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { CLIENTS, startOidcServer, type OidcServer } from "../peers/oidc.js";
 import { CLI, cliAsync } from "../helpers.js";
-import { homeWithProvider } from "./login-fixtures.js";
+import { homeWithProvider, assertStoredTokenWorks } from "./login-fixtures.js";
 
 let server: OidcServer;
 before(async () => {
@@ -40,11 +40,7 @@ test("device flow: the approved code gives a working token, account and stored c
   const home = homeWithProvider(server);
   const r = await deviceLogin(home, { LOCALIDP_CLIENT_ID: CLIENTS.basic.clientId, LOCALIDP_CLIENT_SECRET: CLIENTS.basic.clientSecret }, (c) => server.approveDeviceCode(c));
   assert.equal(r.code, 0, r.stderr);
-  const got = await cliAsync(["get", "localidp", "--field", "access_token", "--show-secret"], { home });
-  assert.equal(got.code, 0, got.stderr);
-  const token = got.stdout.trim();
-  assert.equal((await server.introspect(token)).active, true);
-  assert.equal((await server.userinfo(token)).status, 200);
+  const token = await assertStoredTokenWorks(server, home);
   assert.ok(!r.stderr.includes(token) && !r.stdout.includes(token));
   assert.ok(!r.stderr.includes(CLIENTS.basic.clientSecret));
   const json = await cliAsync(["get", "localidp", "--json"], { home });

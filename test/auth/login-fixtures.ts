@@ -4,7 +4,8 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "n
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { OidcServer } from "../peers/oidc.js";
-import { emptyHome, tempDir } from "../helpers.js";
+import assert from "node:assert/strict";
+import { cliAsync, emptyHome, tempDir } from "../helpers.js";
 
 export function homeWithProvider(server: OidcServer, oauth: Record<string, unknown> = {}): string {
   const home = emptyHome();
@@ -57,4 +58,14 @@ export function recordingBrowser(): { command: string; url: (timeoutMs?: number)
       throw new Error("the CLI never opened the browser");
     },
   };
+}
+
+/** The token `get` hands out for the connection, after checking the server accepts it. */
+export async function assertStoredTokenWorks(server: OidcServer, home: string): Promise<string> {
+  const got = await cliAsync(["get", "localidp", "--field", "access_token", "--show-secret"], { home });
+  assert.equal(got.code, 0, got.stderr);
+  const token = got.stdout.trim();
+  assert.equal((await server.introspect(token)).active, true);
+  assert.equal((await server.userinfo(token)).status, 200);
+  return token;
 }

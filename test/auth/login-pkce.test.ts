@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { spawn } from "node:child_process";
 import { ACCOUNT_ID, CALLBACK_URL, CLIENTS, startOidcServer, type OidcServer } from "../peers/oidc.js";
 import { CLI, cliAsync, type CliResult } from "../helpers.js";
-import { homeWithProvider, recordingBrowser } from "./login-fixtures.js";
+import { homeWithProvider, recordingBrowser, assertStoredTokenWorks } from "./login-fixtures.js";
 
 let server: OidcServer;
 before(async () => {
@@ -40,11 +40,7 @@ test("pkce login through the browser stores a token the server accepts, the acco
   const r = await running;
   assert.equal(r.code, 0, r.stderr);
 
-  const got = await cliAsync(["get", "localidp", "--field", "access_token", "--show-secret"], { home });
-  assert.equal(got.code, 0, got.stderr);
-  const token = got.stdout.trim();
-  assert.equal((await server.introspect(token)).active, true);
-  assert.equal((await server.userinfo(token)).status, 200);
+  const token = await assertStoredTokenWorks(server, home);
 
   const json = await cliAsync(["get", "localidp", "--json"], { home });
   assert.equal(json.code, 0, json.stderr);
