@@ -41,12 +41,6 @@ export class Connections {
       }));
   }
 
-  /** Providers that have any record in this profile (connections or client credentials). */
-  async providersWithRecords(): Promise<Set<string>> {
-    const rows = this.vault.kv.list(keys.profilePrefix(this.profile));
-    return new Set(rows.map((r) => r.key.split(":")[2]!).filter(Boolean));
-  }
-
   metadata(provider: string): Promise<ProviderMetadataRecord | undefined> {
     return this.vault.get<ProviderMetadataRecord>(keys.metadata(this.profile, provider));
   }
@@ -126,11 +120,12 @@ export class Connections {
     await this.vault.write([[keys.client(this.profile, provider), record]]);
   }
 
+  /** Deletes the provider's client credentials; true when there were any. Writes nothing otherwise. */
   async deleteClient(provider: string): Promise<boolean> {
     const key = keys.client(this.profile, provider);
-    const existed = this.vault.kv.get(key) !== undefined;
+    if (this.vault.kv.get(key) === undefined) return false;
     await this.vault.write([[key, undefined]]);
-    return existed;
+    return true;
   }
 
   state(provider: string): Promise<ProviderStateRecord | undefined> {

@@ -6,7 +6,7 @@ import { open, seal } from "./envelope.js";
 import { KvStore } from "./kv.js";
 import { withFileLock } from "./lock.js";
 import { loadMasterKey } from "./masterkey.js";
-import { checkRecord, parseKey, type ParsedKey, type RecordKind } from "./records.js";
+import { checkRecord, parseKey, type ParsedKey } from "./records.js";
 
 /** A record that could not be read: reported by its key, never fatal for listings. */
 export class CorruptRecordError extends StoreUnavailableError {}
@@ -136,7 +136,7 @@ export class Vault {
   }
 
   /** Reads, changes and writes records under the lock, so concurrent writers never lose updates. */
-  async update<T>(fn: (tx: { get: <R = Record<string, unknown>>(key: string) => Promise<R | undefined>; kind?: RecordKind }) => Promise<{ changes: Array<readonly [string, Record<string, unknown> | undefined]>; result: T }>): Promise<T> {
+  async update<T>(fn: (tx: { get: <R = Record<string, unknown>>(key: string) => Promise<R | undefined> }) => Promise<{ changes: Array<readonly [string, Record<string, unknown> | undefined]>; result: T }>): Promise<T> {
     return this.locked(async () => {
       const { changes, result } = await fn({ get: (key) => this.get(key) });
       if (changes.length) await this.writeUnlocked(changes);

@@ -19,9 +19,9 @@ export default async function remove(ctx: CommandContext, provider: string, opts
     ctx.out.success(`Removed connection "${name}" of ${provider}.`);
     return;
   }
-  const entries = ctx.home.exists ? await ctx.connections.list(provider) : [];
+  const entries = await ctx.connections.list(provider);
   for (const e of entries) await ctx.connections.delete(provider, e.connection);
-  const client = ctx.home.exists && (await ctx.connections.providersWithRecords()).has(provider) ? await ctx.connections.deleteClient(provider) : false;
+  const client = await ctx.connections.deleteClient(provider);
   const definition = ctx.providers.unregister(provider);
   if (entries.length === 0 && !client && !definition) {
     throw new CredentialMissingError(`nothing stored for provider "${provider}" in profile "${ctx.profile}"`, {
