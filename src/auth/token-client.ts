@@ -116,6 +116,21 @@ export async function revokeToken(params: RevokeParams): Promise<void> {
   await post({ ...params, what: "revocation endpoint", fields, bodyOptional: true });
 }
 
+/**
+ * RFC 8628 §3.1: the device authorization request, with the same client authentication as the
+ * token endpoint (and client_id always in the body, as the RFC has public clients send it).
+ */
+export async function deviceAuthorizationRequest(params: {
+  url: string;
+  fields: Record<string, string>;
+  client: OAuthClient;
+  json?: boolean;
+  timeoutMs?: number;
+}): Promise<Record<string, unknown>> {
+  const { result } = await post({ ...params, what: "device authorization endpoint", client: { ...params.client, clientIdInBody: true } });
+  return result ?? {};
+}
+
 interface PostParams {
   url: string;
   what: string;
@@ -126,6 +141,8 @@ interface PostParams {
   fetchImpl?: typeof fetch;
   /** A 2xx is success whatever the body (revocation). */
   bodyOptional?: boolean;
+  /** Send the fields as a JSON object instead of a form (Postiz's device endpoint). */
+  json?: boolean;
 }
 
 interface PostResult {
@@ -138,7 +155,7 @@ async function post(params: PostParams): Promise<PostResult> {
   const { what } = params;
   const url = assertSecureEndpoint(params.url, what);
   const endpoint = displayUrl(url);
-  const { body, headers, secrets } = encodeRequest(params.fields, params.client);
+  const { body, headers, secrets } = encodeRequest(params.fields, params.client, params.json);
   const redact = redactor(secrets);
   const timeoutMs = params.timeoutMs ?? DEFAULT_TIMEOUT_MS;
 
@@ -221,7 +238,7 @@ async function post(params: PostParams): Promise<PostResult> {
 }
 
 /** Form body and headers, with client authentication per RFC 6749 §2.3.1. */
-function encodeRequest(fields: Record<string, string>, client: OAuthClient) {
+function encodeRequest(fields: Record<string, string>, client: OAuthClient, json = false) {
   const clientId = client.clientId.trim();
   if (!clientId) throw new UsageError("the OAuth client has no client_id", { hint: "pass --client-id or set the definition's client_id_env" });
   const secret = client.clientSecret?.trim() || undefined;
@@ -257,6 +274,10 @@ function encodeRequest(fields: Record<string, string>, client: OAuthClient) {
     case "none":
       form.set("client_id", clientId);
       break;
+  }
+  if (json) {
+    headers["content-type"] = "application/json";
+    return { body: JSON.stringify(Object.fromEntries(form)), headers, secrets };
   }
   return { body: form.toString(), headers, secrets };
 }

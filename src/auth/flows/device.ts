@@ -5,7 +5,7 @@ import { AuthenticationError, UsageError } from "../../errors.js";
 import type { ProviderDefinition } from "../../providers/schema.js";
 import { openBrowser } from "../../input/browser.js";
 import { OAuthError } from "../oauth-errors.js";
-import { assertSecureEndpoint, tokenRequest, type OAuthClient, type TokenResponse } from "../token-client.js";
+import { deviceAuthorizationRequest, tokenRequest, type OAuthClient, type TokenResponse } from "../token-client.js";
 
 const DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
 
@@ -77,43 +77,12 @@ export async function deviceLogin(def: ProviderDefinition, opts: DeviceOptions):
 }
 
 async function requestDeviceCode(endpoint: string, def: ProviderDefinition, opts: DeviceOptions): Promise<DeviceAuthorization> {
-  const url = assertSecureEndpoint(endpoint, "device authorization endpoint");
-  const where = `${url.origin}${url.pathname}`;
-  const { client } = opts;
-  const fields: Record<string, string> = { client_id: client.clientId };
+  const fields: Record<string, string> = {};
   if (opts.scopes.length) fields.scope = opts.scopes.join(" ");
-  const headers: Record<string, string> = { accept: "application/json" };
-  const secret = client.clientSecret?.trim();
-  if (secret && client.authMethod === "client_secret_basic") {
-    const enc = (s: string) => new URLSearchParams({ v: s }).toString().slice(2);
-    headers.authorization = `Basic ${Buffer.from(`${enc(client.clientId)}:${enc(secret)}`).toString("base64")}`;
-  } else if (secret && client.authMethod === "client_secret_post") {
-    fields.client_secret = secret;
-  }
-  const json = def.oauth?.device_token_request === "json";
-  headers["content-type"] = json ? "application/json" : "application/x-www-form-urlencoded";
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      method: "POST",
-      headers,
-      body: json ? JSON.stringify(fields) : new URLSearchParams(fields).toString(),
-      redirect: "manual",
-      signal: AbortSignal.timeout(30_000),
-    });
-  } catch {
-    throw new AuthenticationError(`could not reach the device authorization endpoint ${where}`, { hint: "check the network connection and try again" });
-  }
-  const text = (await res.text()).slice(0, 1024 * 1024);
-  let body: Record<string, unknown> = {};
-  try {
-    body = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    // reported below
-  }
-  if (!res.ok || typeof body.device_code !== "string" || typeof body.user_code !== "string" || typeof body.verification_uri !== "string") {
-    const error = typeof body.error === "string" ? `: ${body.error.slice(0, 100)}` : "";
-    throw new AuthenticationError(`the device authorization endpoint ${where} refused the request (HTTP ${res.status})${error}`, {
+  const body = await deviceAuthorizationRequest({ url: endpoint, fields, client: opts.client, json: def.oauth?.device_token_request === "json" });
+  if (typeof body.device_code !== "string" || typeof body.user_code !== "string" || typeof body.verification_uri !== "string") {
+    const url = new URL(endpoint);
+    throw new AuthenticationError(`the device authorization endpoint ${url.origin}${url.pathname} answered without a device_code, user_code and verification_uri`, {
       hint: "check the client id and that the provider allows the device flow for it",
     });
   }

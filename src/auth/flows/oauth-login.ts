@@ -3,6 +3,7 @@ import { UsageError } from "../../errors.js";
 import type { ProviderDefinition } from "../../providers/schema.js";
 import type { ClientRecord, ConnectionRecord } from "../../vault/records.js";
 import { newConnection } from "../../vault/records.js";
+import { fieldValue } from "../export.js";
 import { assertSecureEndpoint, expiresAt, type OAuthClient, type TokenResponse } from "../token-client.js";
 
 export interface ClientSources {
@@ -63,13 +64,10 @@ export async function fetchIdentity(def: ProviderDefinition, token: TokenRespons
   };
 }
 
+/** A scalar at a dotted path of the identity response; objects are not an id or a label. */
 function pick(value: unknown, path: string): unknown {
-  let cur = value;
-  for (const part of path.split(".")) {
-    if (cur === null || typeof cur !== "object") return undefined;
-    cur = (cur as Record<string, unknown>)[part];
-  }
-  return typeof cur === "object" ? undefined : cur;
+  const found = fieldValue(value as Record<string, unknown>, path);
+  return typeof found === "object" ? undefined : found;
 }
 
 export function oauthConnection(
