@@ -1,10 +1,21 @@
 import { CredentialMissingError } from "../errors.js";
-import type { ProviderDefinition } from "../providers/schema.js";
+import type { OAuthSection, ProviderDefinition } from "../providers/schema.js";
+import { expandBaseUrl } from "../providers/validate.js";
 import type { Connections } from "../vault/connections.js";
+import type { ClientRecord } from "../vault/records.js";
 import type { OAuthClient } from "./token-client.js";
 
-/** The provider's stored OAuth client, with the authentication its definition declares. */
-export async function oauthClientFor(connections: Connections, definition: ProviderDefinition): Promise<OAuthClient> {
+export interface StoredOAuthClient {
+  client: OAuthClient;
+  /** The definition's endpoints, or those a dynamically registered client discovered at login. */
+  oauth: OAuthSection;
+}
+
+/**
+ * The provider's stored OAuth client, with the authentication its definition declares (or that
+ * its registration returned), and the endpoints to use it at.
+ */
+export async function oauthClientFor(connections: Connections, definition: ProviderDefinition, baseUrl?: string | null): Promise<StoredOAuthClient> {
   const record = await connections.client(definition.name);
   if (!record?.client_id) {
     throw new CredentialMissingError(`no OAuth client credentials are stored for "${definition.name}"`, {
@@ -12,10 +23,27 @@ export async function oauthClientFor(connections: Connections, definition: Provi
     });
   }
   const secret = record.client_secret?.trim() || null;
+  const registered = registration(record);
   return {
-    clientId: record.client_id,
-    clientSecret: secret,
-    authMethod: definition.oauth?.client_auth_method ?? (secret ? "client_secret_basic" : "none"),
-    clientIdInBody: definition.oauth?.client_id_in_body,
+    client: {
+      clientId: record.client_id,
+      clientSecret: secret,
+      authMethod: registered?.token_endpoint_auth_method ?? definition.oauth?.client_auth_method ?? (secret ? "client_secret_basic" : "none"),
+      clientIdInBody: definition.oauth?.client_id_in_body,
+    },
+    oauth: { ...expandBaseUrl(definition, baseUrl ?? undefined).oauth!, ...registered?.endpoints },
   };
+}
+
+/** What dynamic registration (RFC 7591) stored with a client: how it authenticates and where. */
+export interface Registration {
+  token_endpoint_auth_method: OAuthClient["authMethod"];
+  redirect_uri: string;
+  issuer: string;
+  endpoints: Pick<OAuthSection, "authorization_url" | "token_url" | "revocation_url">;
+}
+
+export function registration(record: ClientRecord | undefined): Registration | undefined {
+  const value = record?.metadata?.registration;
+  return value && typeof value === "object" ? (value as Registration) : undefined;
 }

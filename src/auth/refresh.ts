@@ -2,7 +2,6 @@ import { join } from "node:path";
 import { CredentialMissingError, RefreshError } from "../errors.js";
 import { audit } from "../home/audit.js";
 import { ensurePrivateDir } from "../home/files.js";
-import { expandBaseUrl } from "../providers/validate.js";
 import type { ProviderDefinition } from "../providers/schema.js";
 import type { Connections } from "../vault/connections.js";
 import { withFileLock } from "../vault/lock.js";
@@ -22,6 +21,8 @@ export interface RefreshContext {
   /** Refresh this many seconds before expiry. */
   windowSeconds: number;
   now?: () => number;
+  /** An access token the provider just refused (HTTP 401): refresh even if it looks unexpired, unless another process already replaced it. */
+  rejectedAccessToken?: string;
 }
 
 function lockPath(connections: Connections, provider: string, connection: string): string {
@@ -44,14 +45,14 @@ export async function refreshConnection(ctx: RefreshContext, stale: ConnectionRe
   return withFileLock(lockPath(connections, provider, name), async () => {
     const current = await connections.get(provider, name);
     if (!current) throw new CredentialMissingError(`the connection "${name}" of "${provider}" was removed`, { hint: loginHint(provider, name) });
-    if (!isExpired(current, ctx.windowSeconds, now())) return current; // another process refreshed it
+    const rejected = ctx.rejectedAccessToken !== undefined && current.access_token === ctx.rejectedAccessToken;
+    if (!rejected && !isExpired(current, ctx.windowSeconds, now())) return current; // another process refreshed it
     if (current.status === "invalid") throw deadGrant(provider, name, current);
     if (!current.refresh_token) {
       if (!isExpired(current, 0, now())) return current;
       throw new RefreshError(`the access token of "${provider}" (connection "${name}") expired and there is no refresh token`, { hint: loginHint(provider, name) });
     }
-    const oauth = expandBaseUrl(definition, current.base_url ?? undefined).oauth!;
-    const client = await oauthClientFor(connections, definition);
+    const { client, oauth } = await oauthClientFor(connections, definition, current.base_url);
     let response;
     try {
       response = await tokenRequest({

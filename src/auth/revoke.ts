@@ -26,11 +26,17 @@ export async function revokeConnectionRemotely(connections: Connections, definit
   let url: string | undefined;
   let client: OAuthClient;
   try {
-    url = expandBaseUrl(definition, record.base_url ?? undefined).oauth?.revocation_url ?? undefined;
-    if (!url) {
+    // Without an endpoint there is nothing to revoke, client or not.
+    const declared = expandBaseUrl(definition, record.base_url ?? undefined).oauth?.revocation_url;
+    const stored = await oauthClientFor(connections, definition, record.base_url).catch((err: unknown) => {
+      if (declared) throw err;
+      return undefined;
+    });
+    url = stored?.oauth.revocation_url ?? undefined;
+    if (!stored || !url) {
       return { revoked: false, warnings: [`${definition.name} has no revocation endpoint: ${label} was only deleted locally; its tokens stay valid at the provider until they expire`] };
     }
-    client = await oauthClientFor(connections, definition);
+    client = stored.client;
   } catch (err) {
     return { revoked: false, warnings: [`could not revoke ${label} at the provider: ${reason(err)}`] };
   }

@@ -3,6 +3,7 @@
 // decide, using the error class (OAuthError vs TemporaryTokenError vs TokenEndpointError).
 import { UsageError } from "../errors.js";
 import type { ClientAuthMethod } from "../providers/schema.js";
+import { assertSecureEndpoint, clean, displayUrl, MAX_RESPONSE_BYTES, networkReason, readLimited, TooLarge } from "./http.js";
 import { OAuthError, TemporaryTokenError, TokenEndpointError } from "./oauth-errors.js";
 
 export interface OAuthClient {
@@ -44,33 +45,11 @@ export interface RevokeParams {
   fetchImpl?: typeof fetch;
 }
 
-export const MAX_RESPONSE_BYTES = 1024 * 1024;
 const DEFAULT_TIMEOUT_MS = 30_000;
 // Grant fields that are not secrets; every other grant value is redacted from messages.
 const PUBLIC_FIELDS = new Set(["grant_type", "scope", "redirect_uri", "client_id", "resource", "audience", "token_type_hint"]);
 // OAuth error codes that mean "try again later" rather than "this grant or client is wrong".
 const TEMPORARY_ERRORS = new Set(["temporarily_unavailable", "server_error"]);
-
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.toLowerCase().replace(/^\[|\]$/g, "");
-  // WHATWG URL already normalised 127.1, 0x7f.1 and 0:0:...:1 to their canonical forms.
-  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
-
-/** https, or http on a loopback address (local servers, tests). Throws UsageError naming the endpoint. */
-export function assertSecureEndpoint(url: string, what: string): URL {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new UsageError(`the ${what} is not a valid URL`, { hint: `check the ${what} in the provider definition` });
-  }
-  if (parsed.protocol === "https:") return parsed;
-  if (parsed.protocol === "http:" && isLoopbackHost(parsed.hostname)) return parsed;
-  throw new UsageError(`the ${what} ${displayUrl(parsed)} must use https`, {
-    hint: "plain http is accepted only for loopback addresses (127.0.0.1, ::1, localhost); fix the URL in the provider definition or --base-url",
-  });
-}
 
 /** `expires_in` seconds after `now`, as ISO-8601 with Z; null when the server gave no usable lifetime. */
 export function expiresAt(expiresIn: number | string | undefined | null, now: Date | number = Date.now()): string | null {
@@ -302,40 +281,6 @@ function parseBody(text: string, contentType: string, format: TokenResponseForma
 }
 const FORM_BODY = /^[\w.~%+-]+=[^\s<>"{}]*(?:&[\w.~%+-]+=[^\s<>"{}]*)*$/;
 
-class TooLarge extends Error {}
-
-/** The body as text, refusing (and not reading further) past `limit` bytes. */
-async function readLimited(res: Response, limit: number): Promise<string> {
-  const declared = Number(res.headers.get("content-length"));
-  if (Number.isFinite(declared) && declared > limit) {
-    await res.body?.cancel().catch(() => {});
-    throw new TooLarge();
-  }
-  if (!res.body) return "";
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => {});
-      throw new TooLarge();
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString("utf8");
-}
-
-function networkReason(err: unknown, timeoutMs: number): string {
-  if (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")) return `no answer within ${timeoutMs} ms`;
-  const cause = err instanceof Error ? (err.cause as { code?: unknown; message?: unknown } | undefined) : undefined;
-  if (cause && typeof cause.code === "string") return cause.code;
-  if (cause && typeof cause.message === "string") return clean(cause.message, 200);
-  return err instanceof Error ? clean(err.message, 200) : "network error";
-}
-
 function hintFor(error: string, client: OAuthClient): string | undefined {
   switch (error) {
     case "invalid_client":
@@ -349,17 +294,6 @@ function hintFor(error: string, client: OAuthClient): string | undefined {
     default:
       return undefined;
   }
-}
-
-/** Origin and path only: no credentials, no query. */
-function displayUrl(url: URL): string {
-  return `${url.origin}${url.pathname}`;
-}
-
-function clean(text: string, max: number): string {
-  // eslint-disable-next-line no-control-regex
-  const flat = text.replace(/[\u0000-\u001f\u007f]+/g, " ").trim();
-  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 }
 
 function redactor(secrets: string[]): (text: string) => string {

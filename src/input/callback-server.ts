@@ -1,10 +1,14 @@
 // The loopback HTTP server the browser is redirected to after authorization. It answers one
 // good callback on one path, refuses other hosts (DNS rebinding) and hands back the query.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { UsageError } from "../errors.js";
+import { hostIsLoopback, htmlPage, listenOnLoopback } from "./loopback.js";
 
 export const DEFAULT_CALLBACK_PORT = 7998;
 export const CALLBACK_PATH = "/auth/callback/oauth";
+
+export function redirectUriFor(port: number): string {
+  return `http://127.0.0.1:${port}${CALLBACK_PATH}`;
+}
 
 export interface CallbackServer {
   redirectUri: string;
@@ -42,21 +46,10 @@ export async function startCallbackServer(port: number, check: CallbackCheck): P
     }
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", (err: NodeJS.ErrnoException) => {
-      if (err.code === "EADDRINUSE" || err.code === "EACCES") {
-        reject(
-          new UsageError(`the login callback port ${port} on 127.0.0.1 is busy or not allowed`, {
-            hint: "pick another port with --port (or AUTHSOME_CALLBACK_PORT), and register that redirect URI with the provider",
-          }),
-        );
-      } else reject(err);
-    });
-    server.listen(port, "127.0.0.1", () => resolve());
-  });
+  await listenOnLoopback(server, port, "login callback");
 
   return {
-    redirectUri: `http://127.0.0.1:${port}${CALLBACK_PATH}`,
+    redirectUri: redirectUriFor(port),
     result,
     close: () => {
       server.close();
@@ -65,19 +58,6 @@ export async function startCallbackServer(port: number, check: CallbackCheck): P
   };
 }
 
-function hostIsLoopback(host: string | undefined, port: number): boolean {
-  if (!host) return false;
-  const allowed = [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`];
-  return allowed.includes(host.toLowerCase());
-}
-
 function reply(res: ServerResponse, status: number, title: string, text: string): void {
-  res.writeHead(status, {
-    "content-type": "text/html; charset=utf-8",
-    "cache-control": "no-store",
-    "x-content-type-options": "nosniff",
-    "content-security-policy": "default-src 'none'",
-    connection: "close",
-  });
-  res.end(`<!DOCTYPE html><html><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1><p>${text}</p></body></html>`);
+  htmlPage(res, status, title, `<p>${text}</p>`);
 }

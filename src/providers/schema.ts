@@ -12,6 +12,10 @@ export interface OAuthSection {
   revocation_url?: string | null;
   device_authorization_url?: string | null;
   registration_endpoint?: string | null;
+  /** dcr_pkce: the protected resource (an MCP server's URL) whose RFC 9728 metadata names the authorization server. */
+  resource_url?: string | null;
+  /** dcr_pkce: the authorization server's issuer, when no resource metadata names it. Default: the authorization URL's origin. */
+  issuer?: string | null;
   /** Replaces `{base_url}` in the URLs above (GitHub Enterprise and the like). */
   base_url?: string | null;
   scopes?: string[];
@@ -88,6 +92,8 @@ export interface Route {
   host: string;
   /** Only paths starting with this prefix. Default: every path. */
   path_prefix?: string;
+  /** A regular expression the whole host name must match (anchored, case-insensitive), instead of `host`. */
+  host_pattern?: string;
   /** Which kind of credential this route takes, when the provider has several. Default: the connection's own. */
   auth?: "oauth2" | "api_key" | "oauth1" | "app_only";
   [k: string]: unknown;

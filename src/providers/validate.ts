@@ -245,7 +245,7 @@ function checkOAuth(c: Checker, oauth: Obj, flows: ReadonlySet<string>): void {
   const templBase = base ?? PLACEHOLDER_BASE;
   c.url(oauth, "authorization_url", path, { required: true, base: templBase });
   c.url(oauth, "token_url", path, { required: true, base: templBase });
-  for (const k of ["revocation_url", "device_authorization_url", "registration_endpoint"]) {
+  for (const k of ["revocation_url", "device_authorization_url", "registration_endpoint", "resource_url", "issuer"]) {
     c.url(oauth, k, path, { base: templBase });
   }
   if (flows.has("device_code") && (oauth.device_authorization_url === undefined || oauth.device_authorization_url === null)) {
@@ -323,9 +323,18 @@ function checkRoutes(c: Checker, def: Obj, has: { oauth: boolean; apiKey: boolea
       c.add(p, `expected a route object ({host, path_prefix?, auth?}), got ${describe(r)}`);
       return;
     }
-    if (c.string(r, "host", p, { required: true })) {
+    const hasPattern = typeof r.host_pattern === "string";
+    if (c.string(r, "host", p, { required: !hasPattern })) {
       const problem = routeHostProblem(r.host as string);
       if (problem) c.add(`${p}.host`, problem);
+    }
+    if (c.string(r, "host_pattern", p, { nonEmpty: true })) {
+      // anchored by the router: a pattern matches the whole host name, never a look-alike suffix
+      try {
+        new RegExp(`^(?:${r.host_pattern as string})$`);
+      } catch (e) {
+        c.add(`${p}.host_pattern`, `expected a valid regular expression, got ${describe(r.host_pattern)} (${e instanceof Error ? e.message : String(e)})`);
+      }
     }
     if (c.string(r, "path_prefix", p)) {
       const pp = r.path_prefix as string;
@@ -623,7 +632,7 @@ export function validateDefinitionText(text: string, file: string): ProviderDefi
   return validateDefinition(value, file);
 }
 
-const OAUTH_URL_FIELDS = ["authorization_url", "token_url", "revocation_url", "device_authorization_url", "registration_endpoint"] as const;
+const OAUTH_URL_FIELDS = ["authorization_url", "token_url", "revocation_url", "device_authorization_url", "registration_endpoint", "resource_url", "issuer"] as const;
 
 /**
  * A copy of `def` with `{base_url}` replaced in its oauth URLs, by `baseUrl` when given (and

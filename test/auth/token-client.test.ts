@@ -5,7 +5,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { OAuthError, TemporaryTokenError, TokenEndpointError } from "../../src/auth/oauth-errors.js";
-import { assertSecureEndpoint, expiresAt, revokeToken, tokenRequest, type OAuthClient } from "../../src/auth/token-client.js";
+import { assertSecureEndpoint } from "../../src/auth/http.js";
+import { expiresAt, revokeToken, tokenRequest, type OAuthClient } from "../../src/auth/token-client.js";
 import { AuthenticationError, ExitCode, UsageError } from "../../src/errors.js";
 import { CLIENTS, startOidcServer, type OidcServer } from "../peers/oidc.js";
 

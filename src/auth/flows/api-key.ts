@@ -1,13 +1,7 @@
 import { AuthenticationError, CredentialMissingError } from "../../errors.js";
 import type { ProviderDefinition } from "../../providers/schema.js";
-import { newConnection, type ConnectionRecord } from "../../vault/records.js";
-
-/** Where an API key can come from, in order: the environment, then an interactive reader. */
-export interface SecretSource {
-  env: NodeJS.ProcessEnv;
-  /** Asks the person; undefined when nobody can be asked (no terminal, no display). */
-  ask?: (label: string, check: (value: string) => string | undefined) => Promise<string>;
-}
+import { newConnection } from "../../vault/records.js";
+import type { FlowContext, FlowResult } from "../login.js";
 
 /** The variable login reads the key from: api_key.env, else the export variable of api_key. */
 export function apiKeyEnvName(definition: ProviderDefinition): string | undefined {
@@ -23,18 +17,18 @@ export function checkApiKey(definition: ProviderDefinition, key: string): string
   return undefined;
 }
 
-export async function apiKeyLogin(
-  definition: ProviderDefinition,
-  target: { profile: string; connection: string },
-  source: SecretSource,
-): Promise<ConnectionRecord> {
+/** The key from the definition's variable, else asked (local form or hidden prompt). */
+export async function apiKeyFlow(ctx: FlowContext): Promise<FlowResult> {
+  const { definition, interaction } = ctx;
   const envName = apiKeyEnvName(definition);
-  let key = envName ? source.env[envName]?.trim() : undefined;
+  let key = envName ? interaction.env[envName]?.trim() : undefined;
   if (key) {
     const problem = checkApiKey(definition, key);
     if (problem) throw new AuthenticationError(`${problem} (from $${envName})`, { hint: `fix $${envName} and run the login again` });
-  } else if (source.ask) {
-    key = (await source.ask(`${definition.display_name} API key`, (value) => checkApiKey(definition, value.trim()))).trim();
+  } else if (interaction.ask) {
+    const check = (value: string) => checkApiKey(definition, value.trim());
+    key = (await interaction.ask({ title: `${definition.display_name} API key`, fields: [{ name: "api_key", label: `${definition.display_name} API key`, secret: true, check }] })).api_key?.trim() ?? "";
+    // checked again here: whoever answered may not have checked
     const problem = checkApiKey(definition, key);
     if (problem) throw new AuthenticationError(problem);
   } else {
@@ -42,12 +36,14 @@ export async function apiKeyLogin(
       hint: envName ? `set ${envName} in the environment and run \`authsome login ${definition.name}\` again` : "run the login in a terminal",
     });
   }
-  return newConnection({
-    provider: definition.name,
-    profile: target.profile,
-    connection_name: target.connection,
-    auth_type: "api_key",
-    api_key: key,
-    host_url: definition.host_url ?? null,
-  });
+  return {
+    record: newConnection({
+      provider: definition.name,
+      profile: ctx.profile,
+      connection_name: ctx.connection,
+      auth_type: "api_key",
+      api_key: key,
+      host_url: definition.host_url ?? null,
+    }),
+  };
 }

@@ -3,7 +3,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { AuthenticationError, UsageError } from "../../errors.js";
 import type { ProviderDefinition } from "../../providers/schema.js";
-import { openBrowser } from "../../input/browser.js";
+import type { LoginInteraction } from "../interaction.js";
 import { OAuthError } from "../oauth-errors.js";
 import { deviceAuthorizationRequest, tokenRequest, type OAuthClient, type TokenResponse } from "../token-client.js";
 
@@ -13,8 +13,7 @@ export interface DeviceOptions {
   client: OAuthClient;
   scopes: string[];
   timeoutMs: number;
-  env: NodeJS.ProcessEnv;
-  say: (message: string) => void;
+  interaction: LoginInteraction;
 }
 
 interface DeviceAuthorization {
@@ -36,21 +35,27 @@ export async function deviceLogin(def: ProviderDefinition, opts: DeviceOptions):
   if (!oauth || !endpoint) throw new UsageError(`provider "${def.name}" declares no device_authorization_url`);
   const auth = await requestDeviceCode(endpoint, def, opts);
 
-  opts.say(`To log in to ${def.display_name}, open ${auth.verification_uri} and enter the code:\n\n    ${auth.user_code}\n`);
-  if (auth.verification_uri_complete) {
-    opts.say(`Or open: ${auth.verification_uri_complete}`);
-    if (opts.env.BROWSER?.trim()) await openBrowser(opts.env, auth.verification_uri_complete);
-  }
-  opts.say("Waiting for approval…");
+  const { interaction } = opts;
+  await interaction.deviceCode(
+    {
+      userCode: auth.user_code,
+      verificationUri: auth.verification_uri,
+      verificationUriComplete: auth.verification_uri_complete,
+      expiresIn: auth.expires_in,
+    },
+    def.display_name,
+  );
 
   // Tests shorten the wait; real use follows the server's interval.
-  const override = Number(opts.env.AUTHSOME_DEVICE_POLL_INTERVAL_MS);
+  const override = Number(interaction.env.AUTHSOME_DEVICE_POLL_INTERVAL_MS);
   let intervalMs = override > 0 ? override : (auth.interval && auth.interval > 0 ? auth.interval : 5) * 1000;
   const lifetimeMs = auth.expires_in && auth.expires_in > 0 ? auth.expires_in * 1000 : opts.timeoutMs;
   const deadline = Date.now() + Math.min(lifetimeMs, opts.timeoutMs);
 
   for (;;) {
-    await sleep(intervalMs);
+    await sleep(intervalMs, undefined, { signal: interaction.signal }).catch(() => {
+      throw new AuthenticationError("the login was cancelled");
+    });
     try {
       return await tokenRequest({
         url: oauth.token_url,

@@ -4,15 +4,20 @@ import type { ProviderDefinition } from "../../providers/schema.js";
 import type { ClientRecord, ConnectionRecord } from "../../vault/records.js";
 import { newConnection } from "../../vault/records.js";
 import { fieldValue } from "../export.js";
-import { assertSecureEndpoint, expiresAt, type OAuthClient, type TokenResponse } from "../token-client.js";
+import type { InputField, LoginInteraction } from "../interaction.js";
+import type { FlowContext, FlowResult } from "../login.js";
+import { displayUrl, requestJson } from "../http.js";
+import { expiresAt, type OAuthClient, type TokenResponse } from "../token-client.js";
+import { deviceLogin } from "./device.js";
+import { pkceLogin } from "./pkce.js";
 
 export interface ClientSources {
   /** --client-id */
   clientId?: string;
   env: NodeJS.ProcessEnv;
   stored?: ClientRecord;
-  /** A hidden prompt, when a terminal is there. Empty answer: a public client. */
-  askSecret?: () => Promise<string>;
+  /** Asks the person (local form or hidden prompt). An empty secret: a public client. */
+  ask?: LoginInteraction["ask"];
 }
 
 /** The client id and secret for a login; the secret never comes from argv. */
@@ -20,16 +25,22 @@ export async function resolveClient(def: ProviderDefinition, src: ClientSources)
   const oauth = def.oauth ?? undefined;
   const fromEnv = (name?: string) => (name ? src.env[name]?.trim() || undefined : undefined);
   const storedId = src.stored?.client_id?.trim() || undefined;
-  const clientId = src.clientId?.trim() || fromEnv(oauth?.client_id_env) || storedId;
+  let clientId = src.clientId?.trim() || fromEnv(oauth?.client_id_env) || storedId;
+  // A stored secret belongs to the stored client id only.
+  const storedSecret = clientId && storedId === clientId ? src.stored?.client_secret?.trim() || undefined : undefined;
+  let secret = fromEnv(oauth?.client_secret_env) ?? storedSecret;
+  const wantsSecret = secret === undefined && oauth?.client_auth_method !== "none";
+  if ((!clientId || wantsSecret) && src.ask) {
+    const fields: InputField[] = [];
+    if (!clientId) fields.push({ name: "client_id", label: "Client ID", secret: false });
+    if (wantsSecret) fields.push({ name: "client_secret", label: "Client secret", secret: true, optional: true });
+    const answers = await src.ask({ title: `${def.display_name} OAuth client`, fields });
+    clientId ||= answers.client_id?.trim() || undefined;
+    if (wantsSecret) secret = answers.client_secret?.trim() || undefined;
+  }
   if (!clientId) {
     const env = oauth?.client_id_env ? ` or set ${oauth.client_id_env}` : "";
     throw new UsageError(`"${def.name}" needs an OAuth client id to log in`, { hint: `pass --client-id ID${env}` });
-  }
-  // A stored secret belongs to the stored client id only.
-  const storedSecret = storedId === clientId ? src.stored?.client_secret?.trim() || undefined : undefined;
-  let secret = fromEnv(oauth?.client_secret_env) ?? storedSecret;
-  if (secret === undefined && src.askSecret && oauth?.client_auth_method !== "none") {
-    secret = (await src.askSecret()).trim() || undefined;
   }
   return {
     clientId,
@@ -48,14 +59,10 @@ export interface Identity {
 export async function fetchIdentity(def: ProviderDefinition, token: TokenResponse): Promise<Identity | undefined> {
   const identity = def.identity;
   if (!identity?.url) return undefined;
-  const url = assertSecureEndpoint(identity.url, "identity endpoint");
-  const res = await fetch(url, {
-    headers: { authorization: `Bearer ${token.access_token}`, accept: "application/json" },
-    redirect: "manual",
-    signal: AbortSignal.timeout(10_000),
-  });
-  if (!res.ok) throw new Error(`the identity endpoint ${url.origin}${url.pathname} answered ${res.status}`);
-  const body: unknown = JSON.parse((await res.text()).slice(0, 1024 * 1024));
+  const { status, json } = await requestJson(identity.url, "identity endpoint", { headers: { authorization: `Bearer ${token.access_token}` } });
+  if (status < 200 || status >= 300) throw new Error(`the identity endpoint ${displayUrl(new URL(identity.url))} answered ${status}`);
+  if (!json) throw new Error(`the identity endpoint ${displayUrl(new URL(identity.url))} did not answer with a JSON object`);
+  const body = json;
   const id = pick(body, identity.id_path);
   const label = identity.label_path ? pick(body, identity.label_path) : undefined;
   return {
@@ -93,3 +100,36 @@ export function oauthConnection(
     account: { id: account?.id ?? null, label: account?.label ?? null },
   });
 }
+
+/** Gets a token for a resolved client; pkce, device code and dcr differ only here. */
+export type TokenFlow = (ctx: FlowContext, client: OAuthClient, scopes: string[]) => Promise<TokenResponse>;
+
+/** An OAuth 2.0 login: the client, the token, who it belongs to, the record to store. */
+export async function oauthLogin(ctx: FlowContext, client: OAuthClient, getToken: TokenFlow): Promise<FlowResult> {
+  const { definition, interaction } = ctx;
+  const scopes = ctx.options.scopes ?? definition.oauth?.scopes ?? [];
+  const token = await getToken(ctx, client, scopes);
+  const account = await fetchIdentity(definition, token).catch((err: unknown) => {
+    interaction.say(`warning: could not read the account identity: ${err instanceof Error ? err.message : "unknown error"}`);
+    return undefined;
+  });
+  return {
+    record: oauthConnection(definition, { profile: ctx.profile, connection: ctx.connection }, token, scopes, account),
+    client: { client_id: client.clientId, client_secret: client.clientSecret ?? null },
+  };
+}
+
+/** The client for a login with a pre-registered client: --client-id, env, stored, or asked. */
+export async function configuredClient(ctx: FlowContext): Promise<OAuthClient> {
+  if (!ctx.definition.oauth) throw new UsageError(`provider "${ctx.definition.name}" has no oauth section`);
+  const stored = await ctx.connections.client(ctx.definition.name).catch(() => undefined);
+  return resolveClient(ctx.definition, { clientId: ctx.options.clientId, env: ctx.interaction.env, stored, ask: ctx.interaction.ask });
+}
+
+export const pkceToken: TokenFlow = (ctx, client, scopes) =>
+  pkceLogin(ctx.definition, { client, scopes, port: ctx.options.port, timeoutMs: ctx.options.timeoutMs, interaction: ctx.interaction });
+
+export const pkceFlow = async (ctx: FlowContext): Promise<FlowResult> => oauthLogin(ctx, await configuredClient(ctx), pkceToken);
+
+export const deviceFlow = async (ctx: FlowContext): Promise<FlowResult> =>
+  oauthLogin(ctx, await configuredClient(ctx), (c, client, scopes) => deviceLogin(c.definition, { client, scopes, timeoutMs: c.options.timeoutMs, interaction: c.interaction }));

@@ -3,20 +3,17 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { AuthenticationError, UsageError } from "../../errors.js";
 import type { ProviderDefinition } from "../../providers/schema.js";
-import { openBrowser } from "../../input/browser.js";
 import { startCallbackServer } from "../../input/callback-server.js";
-import { firstLine } from "../../input/line.js";
-import { assertSecureEndpoint, tokenRequest, type OAuthClient, type TokenResponse } from "../token-client.js";
+import type { AuthorizeHandle, LoginInteraction } from "../interaction.js";
+import { assertSecureEndpoint } from "../http.js";
+import { tokenRequest, type OAuthClient, type TokenResponse } from "../token-client.js";
 
 export interface PkceOptions {
   client: OAuthClient;
   scopes: string[];
   port: number;
   timeoutMs: number;
-  env: NodeJS.ProcessEnv;
-  stdin: NodeJS.ReadableStream;
-  /** Progress for the user (stderr). */
-  say: (message: string) => void;
+  interaction: LoginInteraction;
 }
 
 export function pkcePair(): { verifier: string; challenge: string } {
@@ -54,7 +51,7 @@ export async function pkceLogin(def: ProviderDefinition, opts: PkceOptions): Pro
   const state = randomBytes(16).toString("base64url");
 
   const server = await startCallbackServer(opts.port, (p) => void checkCallback(p, state));
-  let paste: ReturnType<typeof firstLine> | undefined;
+  let handle: AuthorizeHandle | undefined;
   let timer: NodeJS.Timeout | undefined;
   try {
     const url = new URL(authorize);
@@ -71,14 +68,10 @@ export async function pkceLogin(def: ProviderDefinition, opts: PkceOptions): Pro
     for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
 
     const waiting: Promise<string>[] = [server.result.then((p) => checkCallback(p, state))];
-    if (await openBrowser(opts.env, url.href)) {
-      opts.say(`Opened the browser to log in to ${def.display_name}. Waiting for the authorization…`);
-    } else {
-      opts.say(`Open this URL in a browser to log in to ${def.display_name}:\n\n  ${url.href}\n`);
-      opts.say("Then wait here, or paste the full URL the browser was redirected to and press Enter:");
-      paste = firstLine(opts.stdin);
-      waiting.push(paste.line.then((line) => checkCallback(pastedParams(line, server.redirectUri), state)));
-    }
+    handle = await opts.interaction.authorize(url.href, def.display_name);
+    if (handle.pasted) waiting.push(handle.pasted.then((line) => checkCallback(pastedParams(line, server.redirectUri), state)));
+    const signal = opts.interaction.signal;
+    if (signal) waiting.push(aborted(signal));
     waiting.push(
       new Promise<string>((_, reject) => {
         timer = setTimeout(
@@ -96,9 +89,17 @@ export async function pkceLogin(def: ProviderDefinition, opts: PkceOptions): Pro
     });
   } finally {
     clearTimeout(timer);
-    paste?.stop();
+    handle?.stop?.();
     server.close();
   }
+}
+
+export function aborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    const fail = () => reject(new AuthenticationError("the login was cancelled"));
+    if (signal.aborted) fail();
+    else signal.addEventListener("abort", fail, { once: true });
+  });
 }
 
 function pastedParams(line: string, redirectUri: string): URLSearchParams {

@@ -1,0 +1,112 @@
+// Small HTTP pieces every outbound call of auth shares: which endpoints are acceptable, reading
+// bounded bodies, and describing failures without credentials or query strings.
+import { UsageError } from "../errors.js";
+
+export const MAX_RESPONSE_BYTES = 1024 * 1024;
+
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/^\[|\]$/g, "");
+  // WHATWG URL already normalised 127.1, 0x7f.1 and 0:0:...:1 to their canonical forms.
+  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/** https, or http on a loopback address (local servers, tests). Throws UsageError naming the endpoint. */
+export function assertSecureEndpoint(url: string, what: string): URL {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new UsageError(`the ${what} is not a valid URL`, { hint: `check the ${what} in the provider definition` });
+  }
+  if (parsed.protocol === "https:") return parsed;
+  if (parsed.protocol === "http:" && isLoopbackHost(parsed.hostname)) return parsed;
+  throw new UsageError(`the ${what} ${displayUrl(parsed)} must use https`, {
+    hint: "plain http is accepted only for loopback addresses (127.0.0.1, ::1, localhost); fix the URL in the provider definition or --base-url",
+  });
+}
+
+export class TooLarge extends Error {}
+
+/** The body as text, refusing (and not reading further) past `limit` bytes. */
+export async function readLimited(res: Response, limit: number): Promise<string> {
+  const declared = Number(res.headers.get("content-length"));
+  if (Number.isFinite(declared) && declared > limit) {
+    await res.body?.cancel().catch(() => {});
+    throw new TooLarge();
+  }
+  if (!res.body) return "";
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      throw new TooLarge();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+export function networkReason(err: unknown, timeoutMs: number): string {
+  if (err instanceof Error && (err.name === "TimeoutError" || err.name === "AbortError")) return `no answer within ${timeoutMs} ms`;
+  const cause = err instanceof Error ? (err.cause as { code?: unknown; message?: unknown } | undefined) : undefined;
+  if (cause && typeof cause.code === "string") return cause.code;
+  if (cause && typeof cause.message === "string") return clean(cause.message, 200);
+  return err instanceof Error ? clean(err.message, 200) : "network error";
+}
+
+/** Origin and path only: no credentials, no query. */
+export function displayUrl(url: URL): string {
+  return `${url.origin}${url.pathname}`;
+}
+
+export function clean(text: string, max: number): string {
+  // eslint-disable-next-line no-control-regex
+  const flat = text.replace(/[\u0000-\u001f\u007f]+/g, " ").trim();
+  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
+}
+
+
+export interface JsonAnswer {
+  status: number;
+  headers: Headers;
+  /** The parsed object, or undefined when the body is not a JSON object. */
+  json: Record<string, unknown> | undefined;
+}
+
+/**
+ * One request whose answer should be a JSON object: https only (loopback excepted), no
+ * redirects followed, bounded in time and size. Network failures throw a plain Error naming the
+ * endpoint and the reason; HTTP statuses are the caller's to judge.
+ */
+export async function requestJson(url: string, what: string, init: { method?: string; headers?: Record<string, string>; body?: string; timeoutMs?: number } = {}): Promise<JsonAnswer> {
+  const target = assertSecureEndpoint(url, what);
+  const timeoutMs = init.timeoutMs ?? 10_000;
+  let res: Response;
+  let text: string;
+  try {
+    res = await fetch(target, {
+      method: init.method ?? "GET",
+      headers: { accept: "application/json", ...init.headers },
+      body: init.body,
+      redirect: "manual",
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    text = await readLimited(res, MAX_RESPONSE_BYTES);
+  } catch (err) {
+    const reason = err instanceof TooLarge ? `the answer is over ${MAX_RESPONSE_BYTES} bytes` : networkReason(err, timeoutMs);
+    throw new Error(`the ${what} ${displayUrl(target)} could not be read: ${reason}`);
+  }
+  let json: Record<string, unknown> | undefined;
+  try {
+    const value: unknown = JSON.parse(text);
+    if (value !== null && typeof value === "object" && !Array.isArray(value)) json = value as Record<string, unknown>;
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, headers: res.headers, json };
+}

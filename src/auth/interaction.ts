@@ -1,0 +1,48 @@
+// What a login needs from the person in front of it. The CLI answers with the terminal, the
+// browser and the local form (src/input/terminal-interaction.ts); a program using the library
+// answers with its own callbacks. Flows never touch stdin, stdout or a browser directly.
+
+export interface InputField {
+  /** Key of the answer. */
+  name: string;
+  label: string;
+  /** Masked in prompts and forms. */
+  secret: boolean;
+  /** May be left empty (a public client has no secret). */
+  optional?: boolean;
+  /** An error message when the value does not fit; checked where the value is received. */
+  check?: (value: string) => string | undefined;
+}
+
+export interface InputRequest {
+  /** What is being asked for, e.g. "GitHub OAuth client". */
+  title: string;
+  fields: InputField[];
+}
+
+export interface DeviceCodePrompt {
+  userCode: string;
+  verificationUri: string;
+  verificationUriComplete?: string;
+  expiresIn?: number;
+}
+
+export interface AuthorizeHandle {
+  /** A redirect URL the person pasted (no browser could be opened); never resolves otherwise. */
+  pasted?: Promise<string>;
+  /** Stops listening for a paste. */
+  stop?: () => void;
+}
+
+export interface LoginInteraction {
+  env: NodeJS.ProcessEnv;
+  /** Progress for the person. */
+  say(message: string): void;
+  /** Send the person to an authorization page (browser, or print it and accept a pasted redirect). */
+  authorize(url: string, service: string): Promise<AuthorizeHandle>;
+  /** Show a device code to enter at the verification page. */
+  deviceCode(prompt: DeviceCodePrompt, service: string): Promise<void>;
+  /** Ask for values that must not go through argv; undefined when nobody can be asked. */
+  ask?: (request: InputRequest) => Promise<Record<string, string>>;
+  signal?: AbortSignal;
+}

@@ -1,0 +1,113 @@
+// One login, whatever the flow: checks the request, runs the flow, stores the connection (and
+// the client it used) and writes the audit line. The CLI and the library both call this.
+import { UsageError } from "../errors.js";
+import { audit } from "../home/audit.js";
+import type { Home } from "../home/home.js";
+import { assertName } from "../home/names.js";
+import type { FlowType, ProviderDefinition } from "../providers/schema.js";
+import { expandBaseUrl } from "../providers/validate.js";
+import type { Connections } from "../vault/connections.js";
+import type { ClientRecord, ConnectionRecord } from "../vault/records.js";
+import type { LoginInteraction } from "./interaction.js";
+
+export interface LoginOptions {
+  flow?: FlowType;
+  /** Default: "default", or the flow's name for a second kind of credential (X's oauth1). */
+  connection?: string;
+  /** Default: the definition's scopes. */
+  scopes?: string[];
+  baseUrl?: string;
+  /** Not a secret; the secret never comes from here. */
+  clientId?: string;
+  /** Replace a connected connection. */
+  force?: boolean;
+  /** Loopback port of the callback and the local form. */
+  port: number;
+  timeoutMs: number;
+}
+
+export interface LoginTarget {
+  home: Home;
+  profile: string;
+  connections: Connections;
+}
+
+/** What a flow gets: everything decided, nothing stored yet. */
+export interface FlowContext {
+  definition: ProviderDefinition;
+  profile: string;
+  connection: string;
+  options: LoginOptions;
+  interaction: LoginInteraction;
+  connections: Connections;
+}
+
+export interface FlowResult {
+  record: ConnectionRecord;
+  /** Client credentials the flow used or registered, stored as the provider's client record. */
+  client?: Partial<ClientRecord>;
+}
+
+export type FlowRunner = (ctx: FlowContext) => Promise<FlowResult>;
+
+// Loaded when used: a login runs one flow.
+const FLOWS: Record<FlowType, () => Promise<FlowRunner>> = {
+  api_key: async () => (await import("./flows/api-key.js")).apiKeyFlow,
+  pkce: async () => (await import("./flows/oauth-login.js")).pkceFlow,
+  device_code: async () => (await import("./flows/oauth-login.js")).deviceFlow,
+  dcr_pkce: async () => (await import("./flows/dcr.js")).dcrFlow,
+  oauth1: async () => {
+    throw new UsageError("the oauth1 flow is not available in this version");
+  },
+  app_only: async () => {
+    throw new UsageError("the app_only flow is not available in this version");
+  },
+};
+
+/** The flows `login --flow` accepts for a definition. */
+export function allowedFlows(def: ProviderDefinition): FlowType[] {
+  const flows = new Set<FlowType>([def.flow, ...(def.flows ?? [])]);
+  // A device endpoint or registration support is itself a declaration that the flow works.
+  if (def.oauth?.supports_device_flow || def.oauth?.device_authorization_url) flows.add("device_code");
+  if (def.oauth?.supports_dcr) flows.add("dcr_pkce");
+  return [...flows];
+}
+
+const SECOND_KINDS: Partial<Record<FlowType, string>> = { oauth1: "oauth1", app_only: "app_only" };
+
+export function defaultConnectionName(def: ProviderDefinition, flow: FlowType): string {
+  const kind = SECOND_KINDS[flow];
+  return kind && def.auth_type !== kind ? kind : "default";
+}
+
+export async function login(target: LoginTarget, base: ProviderDefinition, options: LoginOptions, interaction: LoginInteraction): Promise<{ record: ConnectionRecord; flow: FlowType }> {
+  const flow = options.flow ?? base.flow;
+  const allowed = allowedFlows(base);
+  if (!allowed.includes(flow)) {
+    throw new UsageError(`provider "${base.name}" does not support the ${flow} flow`, { hint: `supported: ${allowed.join(", ")}` });
+  }
+  const provider = base.name;
+  const connection = assertName("connection", options.connection ?? defaultConnectionName(base, flow));
+  // a damaged record can be replaced with --force, and is reported otherwise
+  const existing = await target.connections.get(provider, connection).catch((err: unknown) => {
+    if (options.force) return undefined;
+    throw err;
+  });
+  if (existing?.status === "connected" && !options.force) {
+    throw new UsageError(`"${provider}" already has a connected connection "${connection}"`, {
+      hint: `pass --force to replace it, or --connection NAME to add another`,
+    });
+  }
+  target.home.prepareProfileForWrite(target.profile);
+
+  const definition = expandBaseUrl(base, options.baseUrl);
+  const run = await FLOWS[flow]();
+  const result = await run({ definition, profile: target.profile, connection, options, interaction, connections: target.connections });
+  if (result.client) {
+    const stored = await target.connections.client(provider).catch(() => undefined);
+    await target.connections.saveClient(provider, { ...stored, ...result.client });
+  }
+  await target.connections.save(result.record);
+  audit(target.home, "login", { provider, connection, profile: target.profile, flow, account: result.record.account.id ?? undefined });
+  return { record: result.record, flow };
+}

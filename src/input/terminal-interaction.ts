@@ -1,0 +1,83 @@
+// The CLI's side of a login: the browser when one can be opened, the terminal otherwise.
+// Sensitive values: the local browser form when a display is available, else a hidden prompt.
+import { AuthenticationError } from "../errors.js";
+import type { InputRequest, LoginInteraction } from "../auth/interaction.js";
+import { browserCommand, openBrowser } from "./browser.js";
+import { firstLine } from "./line.js";
+import { canPrompt, readHidden, type PromptIo } from "./prompt.js";
+import { startSecretForm } from "./secret-form.js";
+
+export interface TerminalIo extends PromptIo {
+  env: NodeJS.ProcessEnv;
+}
+
+export function terminalInteraction(io: TerminalIo, opts: { port: number; timeoutMs: number; signal?: AbortSignal }): LoginInteraction {
+  const say = (message: string) => void io.stderr.write(message + "\n");
+  const prompt = canPrompt(io) ? (request: InputRequest) => askInTerminal(io, request, say) : undefined;
+  const form = browserCommand(io.env) ? (request: InputRequest) => askInBrowser(io.env, opts, request, say) : undefined;
+
+  return {
+    env: io.env,
+    say,
+    signal: opts.signal,
+    async authorize(url, service) {
+      if (await openBrowser(io.env, url)) {
+        say(`Opened the browser to log in to ${service}. Waiting for the authorization…`);
+        return {};
+      }
+      say(`Open this URL in a browser to log in to ${service}:\n\n  ${url}\n`);
+      say("Then wait here, or paste the full URL the browser was redirected to and press Enter:");
+      const paste = firstLine(io.stdin);
+      return { pasted: paste.line, stop: paste.stop };
+    },
+    async deviceCode(code, service) {
+      say(`To log in to ${service}, open ${code.verificationUri} and enter the code:\n\n    ${code.userCode}\n`);
+      if (code.verificationUriComplete) {
+        say(`Or open: ${code.verificationUriComplete}`);
+        // only an explicit $BROWSER: the device flow is for machines where the browser is elsewhere
+        if (io.env.BROWSER?.trim()) await openBrowser(io.env, code.verificationUriComplete);
+      }
+      say("Waiting for approval…");
+    },
+    ask: form ?? prompt,
+  };
+}
+
+async function askInTerminal(io: PromptIo, request: InputRequest, say: (m: string) => void): Promise<Record<string, string>> {
+  const answers: Record<string, string> = {};
+  for (const field of request.fields) {
+    for (;;) {
+      const value = (await readHidden(io, `${field.label}${field.optional ? " (leave empty if none)" : ""}: `)).trim();
+      const problem = !value ? (field.optional ? undefined : `${field.label} is empty`) : field.check?.(value);
+      if (!problem) {
+        answers[field.name] = value;
+        break;
+      }
+      say(problem);
+    }
+  }
+  return answers;
+}
+
+async function askInBrowser(
+  env: NodeJS.ProcessEnv,
+  opts: { port: number; timeoutMs: number; signal?: AbortSignal },
+  request: InputRequest,
+  say: (m: string) => void,
+): Promise<Record<string, string>> {
+  const form = await startSecretForm(opts.port, request);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    if (await openBrowser(env, form.url)) say(`Opened a local form in the browser for the ${request.title}. Waiting for it…`);
+    else say(`Open this local form in a browser to enter the ${request.title}:\n\n  ${form.url}\n`);
+    const seconds = Math.round(opts.timeoutMs / 1000);
+    const stop = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new AuthenticationError(`nothing was entered in the local form within ${seconds} s`, { hint: "run the login again, or give more time with --timeout SECONDS" })), opts.timeoutMs);
+      opts.signal?.addEventListener("abort", () => reject(new AuthenticationError("the login was cancelled")), { once: true });
+    });
+    return await Promise.race([form.values, stop]);
+  } finally {
+    clearTimeout(timer);
+    form.close();
+  }
+}

@@ -1,0 +1,250 @@
+import type { ProviderDefinition, Route } from "../providers/schema.js";
+import type { ConnectionAuthType } from "../vault/records.js";
+
+// Pure routing: which connection's credential (if any) an HTTPS request gets. No I/O.
+// A route names a host (exact, or "*." on whole labels), optionally a path prefix and an
+// anchored host pattern; the most specific matching route wins, ties go to the first in
+// (provider name, definition order) and are reported once.
+
+export type RouteAuth = NonNullable<Route["auth"]>;
+
+/** One connection the run may use: its provider, name and credential kind. */
+export interface AvailableConnection {
+  provider: string;
+  connection: string;
+  authType: ConnectionAuthType;
+}
+
+/** Where a routed request's credential comes from. */
+export interface RouteTarget {
+  provider: string;
+  connection: string;
+  authType: ConnectionAuthType;
+}
+
+interface CompiledRoute extends RouteTarget {
+  /** Exact host name, no port (lowercase). */
+  exact?: string;
+  /** ".suffix" of a "*.suffix" wildcard. */
+  suffix?: string;
+  pattern?: RegExp;
+  port: number;
+  pathPrefix: string;
+  /** Position in the table, for deterministic ties. */
+  order: number;
+  label: string;
+}
+
+export interface RouteTableInput {
+  definitions: ProviderDefinition[];
+  /** Connections chosen per provider and kind (see chooseConnections). */
+  connections: AvailableConnection[];
+  /** `--use P=CONNECTION`: the preferred connection of a provider. */
+  preferred?: Record<string, string>;
+  /** Default connection names per provider. */
+  defaults?: Record<string, string | null | undefined>;
+}
+
+/** Which connection kinds may serve a route's `auth`. */
+const SERVES: Record<RouteAuth, ConnectionAuthType[]> = {
+  oauth2: ["oauth2", "app_only"],
+  app_only: ["app_only"],
+  oauth1: ["oauth1"],
+  api_key: ["api_key"],
+};
+
+/** Splits "host[:port]" (IPv6 in brackets) into a lowercase host and a port (default 443). */
+export function splitHostPort(authority: string, defaultPort = 443): { host: string; port: number } {
+  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(authority) ?? /^([^:]+)(?::(\d+))?$/.exec(authority);
+  if (!m) return { host: authority.toLowerCase(), port: defaultPort };
+  return { host: m[1]!.toLowerCase().replace(/\.$/, ""), port: m[2] ? Number(m[2]) : defaultPort };
+}
+
+function hostOf(value: string): string | undefined {
+  if (value.includes("://")) {
+    try {
+      const u = new URL(value);
+      return u.protocol === "https:" ? u.host : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  return value;
+}
+
+/** The routes of a definition; without `routes`, its host_url (a "regex:" one becomes an anchored pattern). */
+export function definitionRoutes(def: ProviderDefinition): Route[] {
+  if (def.routes && def.routes.length > 0) return def.routes;
+  const hostUrl = def.host_url ?? (typeof def.oauth?.base_url === "string" ? def.oauth.base_url : undefined);
+  if (!hostUrl) return [];
+  if (hostUrl.startsWith("regex:")) return [{ host: "", host_pattern: hostUrl.slice("regex:".length) }];
+  const host = hostOf(hostUrl);
+  return host ? [{ host: host.toLowerCase() }] : [];
+}
+
+/** The connection that serves a route kind: the preferred one if it fits, else the default, else the first of that kind. */
+export function pickConnection(
+  candidates: AvailableConnection[],
+  kinds: ConnectionAuthType[] | undefined,
+  preferred: string | undefined,
+  fallback: string | null | undefined,
+): AvailableConnection | undefined {
+  const fits = (c: AvailableConnection) => !kinds || kinds.includes(c.authType);
+  for (const name of [preferred, fallback]) {
+    if (!name) continue;
+    const c = candidates.find((x) => x.connection === name);
+    // a connection named with --use that does not fit this kind: fall through to the default
+    if (c && fits(c)) return c;
+  }
+  return candidates.find(fits);
+}
+
+function compileHost(route: Route): Pick<CompiledRoute, "exact" | "suffix" | "pattern" | "port"> | undefined {
+  const pattern = typeof route.host_pattern === "string" && route.host_pattern !== "" ? route.host_pattern : undefined;
+  if (pattern) {
+    try {
+      // anchored: "api\\.example\\.com" never matches "api.example.com.evil.test"
+      return { pattern: new RegExp(`^(?:${pattern})$`, "i"), port: 443 };
+    } catch {
+      return undefined;
+    }
+  }
+  if (!route.host) return undefined;
+  const { host, port } = splitHostPort(route.host);
+  if (host.startsWith("*.")) return { suffix: host.slice(1), port };
+  return { exact: host, port };
+}
+
+export interface RouteMatch extends RouteTarget {
+  /** The matched route, as "host/path_prefix" (for logs). */
+  route: string;
+}
+
+export class RouteTable {
+  private readonly routes: CompiledRoute[] = [];
+  private readonly authEndpoints = new Set<string>();
+  private readonly reported = new Set<string>();
+
+  constructor(
+    input: RouteTableInput,
+    /** Called once per distinct tie between equally specific routes. */
+    private readonly onTie: (message: string) => void = () => {},
+  ) {
+    const defs = [...input.definitions].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const def of defs) {
+      const candidates = input.connections.filter((c) => c.provider === def.name);
+      if (candidates.length === 0) continue;
+      for (const url of authEndpointUrls(def)) this.authEndpoints.add(url);
+      for (const route of definitionRoutes(def)) {
+        const kinds = route.auth ? SERVES[route.auth] : undefined;
+        const chosen = pickConnection(candidates, kinds, input.preferred?.[def.name], input.defaults?.[def.name]);
+        if (!chosen) continue; // no connection of the kind this route takes: not injected
+        const host = compileHost(route);
+        if (!host) continue;
+        this.routes.push({
+          ...host,
+          provider: def.name,
+          connection: chosen.connection,
+          authType: chosen.authType,
+          pathPrefix: route.path_prefix ?? "",
+          order: this.routes.length,
+          label: `${route.host_pattern ? `/${route.host_pattern}/` : route.host}${route.path_prefix ?? ""}`,
+        });
+      }
+    }
+  }
+
+  private hostScore(r: CompiledRoute, host: string, port: number): number {
+    if (r.port !== port) return 0;
+    if (r.exact !== undefined) return r.exact === host ? 3_000 : 0;
+    if (r.suffix !== undefined) return host.endsWith(r.suffix) && host.length > r.suffix.length ? 2_000 + r.suffix.length : 0;
+    return r.pattern!.test(host) ? 1_000 : 0;
+  }
+
+  /** True when some route names this host: its TLS is terminated, everything else is tunnelled blind. */
+  routesHost(host: string, port: number): boolean {
+    const h = host.toLowerCase();
+    return this.routes.some((r) => this.hostScore(r, h, port) > 0);
+  }
+
+  /** The route of an HTTPS request, or undefined: not routed, or an auth endpoint (never injected). */
+  match(host: string, port: number, path: string): RouteMatch | undefined {
+    const h = host.toLowerCase();
+    const pathname = path.split("?")[0]!.split("#")[0]!;
+    if (this.isAuthEndpoint(h, port, pathname)) return undefined;
+    let best: CompiledRoute | undefined;
+    let bestScore = 0;
+    let tie: CompiledRoute | undefined;
+    for (const r of this.routes) {
+      const hs = this.hostScore(r, h, port);
+      if (hs === 0 || !pathname.startsWith(r.pathPrefix)) continue;
+      // host specificity first, then the longer path prefix
+      const score = hs * 10_000 + r.pathPrefix.length;
+      if (score > bestScore) {
+        best = r;
+        bestScore = score;
+        tie = undefined;
+      } else if (score === bestScore && best && !tie && (r.provider !== best.provider || r.connection !== best.connection)) {
+        tie = r;
+      }
+    }
+    if (!best) return undefined;
+    if (tie) this.reportTie(best, tie, h);
+    return { provider: best.provider, connection: best.connection, authType: best.authType, route: best.label };
+  }
+
+  private reportTie(winner: CompiledRoute, loser: CompiledRoute, host: string): void {
+    const key = `${winner.order}/${loser.order}`;
+    if (this.reported.has(key)) return;
+    this.reported.add(key);
+    this.onTie(
+      `routes ${winner.provider} (${winner.label}) and ${loser.provider} (${loser.label}) both match ${host} equally; using ${winner.provider}/${winner.connection}`,
+    );
+  }
+
+  private isAuthEndpoint(host: string, port: number, pathname: string): boolean {
+    const trimmed = pathname.length > 1 ? pathname.replace(/\/+$/, "") : pathname;
+    return this.authEndpoints.has(`${host}:${port}${trimmed}`);
+  }
+
+  /** The providers that have at least one route (for reporting). */
+  get providers(): string[] {
+    return [...new Set(this.routes.map((r) => r.provider))];
+  }
+
+  get size(): number {
+    return this.routes.length;
+  }
+}
+
+/** The definition's token, authorize, revoke, device, registration and OAuth 1.0a/app-only endpoints as "host:port/path". */
+export function authEndpointUrls(def: ProviderDefinition): string[] {
+  const urls = [
+    def.oauth?.authorization_url,
+    def.oauth?.token_url,
+    def.oauth?.revocation_url,
+    def.oauth?.device_authorization_url,
+    def.oauth?.registration_endpoint,
+    def.oauth1?.request_token_url,
+    def.oauth1?.authorize_url,
+    def.oauth1?.access_token_url,
+    def.oauth1?.invalidate_url,
+    def.app_only?.token_url,
+    def.app_only?.invalidate_url,
+  ];
+  const baseUrl = typeof def.oauth?.base_url === "string" ? def.oauth.base_url.replace(/\/+$/, "") : undefined;
+  const out: string[] = [];
+  for (const raw of urls) {
+    if (typeof raw !== "string" || raw === "") continue;
+    const value = baseUrl ? raw.replace("{base_url}", baseUrl) : raw;
+    try {
+      const u = new URL(value);
+      const port = u.port ? Number(u.port) : u.protocol === "http:" ? 80 : 443;
+      const path = u.pathname.length > 1 ? u.pathname.replace(/\/+$/, "") : u.pathname;
+      out.push(`${u.hostname.toLowerCase()}:${port}${path}`);
+    } catch {
+      // templated URL whose base is unknown: nothing to exclude
+    }
+  }
+  return out;
+}
