@@ -32,7 +32,8 @@ export function htmlPage(res: ServerResponse, status: number, title: string, bod
     "cache-control": "no-store",
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
-    "referrer-policy": "no-referrer",
+    // same-origin, not no-referrer: with no-referrer, browsers send `Origin: null` on the form post
+    "referrer-policy": "same-origin",
     "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
     connection: "close",
   });

@@ -20,6 +20,7 @@ export function terminalInteraction(io: TerminalIo, opts: { port: number; timeou
     env: io.env,
     say,
     signal: opts.signal,
+    canOpenBrowser: () => browserCommand(io.env) !== undefined,
     async authorize(url, service) {
       if (await openBrowser(io.env, url)) {
         say(`Opened the browser to log in to ${service}. Waiting for the authorization…`);

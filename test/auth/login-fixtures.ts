@@ -37,25 +37,23 @@ export function homeWithProvider(server: OidcServer, oauth: Record<string, unkno
   return home;
 }
 
-/** A BROWSER program recording its URL argument; `url()` waits for it. */
-export function recordingBrowser(): { command: string; url: (timeoutMs?: number) => Promise<string> } {
+/** A BROWSER program recording each URL it is given, one per line; `url(n)` waits for the n-th (from 0). */
+export function recordingBrowser(): { command: string; url: (index?: number, timeoutMs?: number) => Promise<string> } {
   const dir = tempDir("authsome-browser-");
-  const out = join(dir, "url.txt");
+  const out = join(dir, "urls.txt");
   const command = join(dir, "browser");
-  writeFileSync(command, `#!${process.execPath}\nrequire("node:fs").writeFileSync(${JSON.stringify(out)}, process.argv[2]);\n`);
+  writeFileSync(command, `#!${process.execPath}\nrequire("node:fs").appendFileSync(${JSON.stringify(out)}, process.argv[2] + "\\n");\n`);
   chmodSync(command, 0o755);
   return {
     command,
-    async url(timeoutMs = 15_000) {
+    async url(index = 0, timeoutMs = 15_000) {
       const end = Date.now() + timeoutMs;
       while (Date.now() < end) {
-        if (existsSync(out)) {
-          const text = readFileSync(out, "utf8");
-          if (text) return text;
-        }
+        const lines = existsSync(out) ? readFileSync(out, "utf8").split("\n").filter(Boolean) : [];
+        if (lines.length > index) return lines[index]!;
         await sleep(50);
       }
-      throw new Error("the CLI never opened the browser");
+      throw new Error(`the CLI never opened the browser (${index + 1} times)`);
     },
   };
 }

@@ -1,7 +1,7 @@
 import { UsageError } from "../../errors.js";
 import { DEFAULT_CALLBACK_PORT } from "../../input/callback-server.js";
 import { terminalInteraction } from "../../input/terminal-interaction.js";
-import { login as runLogin } from "../../auth/login.js";
+import { login as runLogin, loginSummary } from "../../auth/login.js";
 import type { FlowType } from "../../providers/schema.js";
 import type { CommandContext } from "../context.js";
 
@@ -40,10 +40,7 @@ export default async function login(ctx: CommandContext, provider: string, opts:
       terminalInteraction(ctx.io, { port, timeoutMs, signal: interrupt.signal }),
     );
     const connection = record.connection_name;
-    const summary = { status: "connected", provider, connection, profile: ctx.profile, flow };
-    // an API key has no account, scopes or expiry to report
-    const tokenFacts = record.auth_type === "api_key" ? {} : { account: record.account, scopes: record.scopes, expires_at: record.expires_at };
-    ctx.out.result({ ...summary, ...tokenFacts }, () => []);
+    ctx.out.result(loginSummary(record, flow, ctx.profile), () => []);
     const who = record.account.label ?? record.account.id;
     ctx.out.success(`Logged in to ${definition.display_name}${who ? ` as ${who}` : ""} (connection "${connection}").`);
   } finally {
