@@ -1,0 +1,152 @@
+// dcr_pkce against the real authorization server: the definition names only a protected resource
+// (as an MCP server is named); its 401 points at RFC 9728 metadata, which names the issuer; the
+// issuer's metadata gives the endpoints; RFC 7591 registers a client for the exact redirect URI.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { createServer, type Server } from "node:http";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { startOidcServer, type OidcServer } from "../peers/oidc.js";
+import { cliAsync, emptyHome } from "../helpers.js";
+import { recordingBrowser } from "./login-fixtures.js";
+import { authorizationServerMetadataUrls, resourceMetadataHint, wellKnownUrl } from "../../src/auth/discovery.js";
+
+const PORT = 7994;
+const REDIRECT = `http://127.0.0.1:${PORT}/auth/callback/oauth`;
+
+let server: OidcServer;
+let resource: Server;
+let resourceUrl: string;
+const resourceHits: string[] = [];
+
+before(async () => {
+  server = await startOidcServer();
+  // An MCP-style protected resource: unauthenticated requests get a 401 naming its metadata.
+  resource = createServer((req, res) => {
+    resourceHits.push(req.url ?? "");
+    const origin = `http://127.0.0.1:${(resource.address() as { port: number }).port}`;
+    if (req.url === "/.well-known/oauth-protected-resource/mcp") {
+      res.writeHead(200, { "content-type": "application/json" });
+      return res.end(JSON.stringify({ resource: `${origin}/mcp`, authorization_servers: [server.issuer], bearer_methods_supported: ["header"] }));
+    }
+    if (req.url === "/mcp") {
+      res.writeHead(401, { "www-authenticate": `Bearer error="invalid_token", resource_metadata="${origin}/.well-known/oauth-protected-resource/mcp"` });
+      return res.end();
+    }
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => resource.listen(0, "127.0.0.1", resolve));
+  resourceUrl = `http://127.0.0.1:${(resource.address() as { port: number }).port}/mcp`;
+});
+after(async () => {
+  resource?.close();
+  await server?.close();
+});
+
+function homeWithMcpProvider(): string {
+  const home = emptyHome();
+  mkdirSync(join(home, "providers"), { recursive: true, mode: 0o700 });
+  writeFileSync(
+    join(home, "providers", "mcpdemo.json"),
+    JSON.stringify({
+      schema_version: 1,
+      name: "mcpdemo",
+      display_name: "MCP demo",
+      auth_type: "oauth2",
+      flow: "dcr_pkce",
+      oauth: {
+        // deliberately wrong: only discovery can find the real endpoints
+        authorization_url: "http://127.0.0.1:9/authorize",
+        token_url: "http://127.0.0.1:9/token",
+        resource_url: resourceUrl,
+        scopes: ["openid", "offline_access"],
+        supports_dcr: true,
+      },
+      identity: { url: server.userinfoEndpoint, id_path: "sub" },
+      routes: [{ host: "127.0.0.1" }],
+    }),
+  );
+  return home;
+}
+
+async function dcrLogin(home: string, extra: string[] = []): Promise<URL> {
+  const opener = recordingBrowser();
+  const running = cliAsync(["login", "mcpdemo", "--port", String(PORT), "--timeout", "30", ...extra], { home, env: { BROWSER: opener.command, DISPLAY: undefined } });
+  const authorize = new URL(await opener.url(0));
+  await fetch(await server.authorize(authorize, REDIRECT));
+  const r = await running;
+  assert.equal(r.code, 0, r.stderr);
+  return authorize;
+}
+
+test("dcr_pkce discovers through the resource's 401 hint, registers a client for the exact redirect URI, and the token works", async () => {
+  const home = homeWithMcpProvider();
+  resourceHits.length = 0;
+  const authorize = await dcrLogin(home);
+  assert.deepEqual(resourceHits.slice(0, 2), ["/mcp", "/.well-known/oauth-protected-resource/mcp"], "the 401's resource_metadata hint was followed");
+  assert.equal(authorize.origin, server.issuer, "the discovered authorization endpoint, not the definition's");
+  assert.equal(authorize.searchParams.get("redirect_uri"), REDIRECT);
+  assert.equal(authorize.searchParams.get("code_challenge_method"), "S256");
+  const clientId = authorize.searchParams.get("client_id")!;
+  assert.ok(clientId && !["basic-client", "post-client", "public-client"].includes(clientId), "a freshly registered client");
+
+  const token = (await cliAsync(["get", "mcpdemo", "--field", "access_token", "--show-secret"], { home })).stdout.trim();
+  const introspection = await server.introspect(token);
+  assert.equal(introspection.active, true);
+  assert.equal(introspection.client_id, clientId);
+
+  // Refresh goes to the discovered token endpoint with the registered client.
+  server.resetCounters();
+  const refreshed = await cliAsync(["get", "mcpdemo", "--field", "access_token", "--show-secret"], { home, env: { AUTHSOME_REFRESH_WINDOW_SECONDS: "99999" } });
+  assert.equal(refreshed.code, 0, refreshed.stderr);
+  assert.equal(server.tokenRequests("refresh_token"), 1);
+  assert.notEqual(refreshed.stdout.trim(), token);
+  assert.equal((await server.introspect(refreshed.stdout.trim())).active, true);
+
+  // A second login reuses the registration made for this redirect URI.
+  const again = await dcrLogin(home, ["--force"]);
+  assert.equal(again.searchParams.get("client_id"), clientId);
+
+  // Logout revokes at the discovered revocation endpoint.
+  const current = (await cliAsync(["get", "mcpdemo", "--field", "access_token", "--show-secret"], { home })).stdout.trim();
+  const out = await cliAsync(["logout", "mcpdemo"], { home });
+  assert.equal(out.code, 0, out.stderr);
+  assert.equal((await server.introspect(current)).active, false);
+});
+
+test("dcr_pkce with a resource that publishes nothing falls back to the issuer's OpenID discovery", async () => {
+  const home = emptyHome();
+  mkdirSync(join(home, "providers"), { recursive: true, mode: 0o700 });
+  writeFileSync(
+    join(home, "providers", "mcpdemo.json"),
+    JSON.stringify({
+      schema_version: 1,
+      name: "mcpdemo",
+      display_name: "MCP demo",
+      auth_type: "oauth2",
+      flow: "dcr_pkce",
+      oauth: { authorization_url: `${server.issuer}/auth`, token_url: `${server.issuer}/token`, issuer: server.issuer, scopes: ["openid"], supports_dcr: true },
+    }),
+  );
+  const authorize = await dcrLogin(home);
+  assert.equal(authorize.pathname, new URL(server.authorizationEndpoint).pathname);
+  const token = (await cliAsync(["get", "mcpdemo", "--field", "access_token", "--show-secret"], { home })).stdout.trim();
+  assert.equal((await server.introspect(token)).active, true);
+});
+
+test("discovery URLs: path insertion for RFC 8414 and RFC 9728, OpenID appended last; the 401 hint parsed", () => {
+  assert.equal(wellKnownUrl("https://as.example.com/tenant1/", "oauth-authorization-server"), "https://as.example.com/.well-known/oauth-authorization-server/tenant1");
+  assert.equal(wellKnownUrl("https://mcp.example.com/mcp", "oauth-protected-resource"), "https://mcp.example.com/.well-known/oauth-protected-resource/mcp");
+  assert.deepEqual(authorizationServerMetadataUrls("https://as.example.com/tenant1"), [
+    "https://as.example.com/.well-known/oauth-authorization-server/tenant1",
+    "https://as.example.com/.well-known/openid-configuration/tenant1",
+    "https://as.example.com/tenant1/.well-known/openid-configuration",
+  ]);
+  assert.deepEqual(authorizationServerMetadataUrls("https://as.example.com"), [
+    "https://as.example.com/.well-known/oauth-authorization-server",
+    "https://as.example.com/.well-known/openid-configuration",
+  ]);
+  assert.equal(resourceMetadataHint('Bearer realm="mcp", resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource"'), "https://mcp.example.com/.well-known/oauth-protected-resource");
+  assert.equal(resourceMetadataHint("Bearer resource_metadata=https://x.example/m, scope=read"), "https://x.example/m");
+  assert.equal(resourceMetadataHint('Bearer error="invalid_token"'), undefined);
+});
