@@ -32,6 +32,8 @@ export interface TokenRequestParams {
   grant: Record<string, string>;
   client: OAuthClient;
   responseFormat?: TokenResponseFormat;
+  /** Send the grant as a JSON object (Postiz's device flow) instead of a form. */
+  json?: boolean;
   timeoutMs?: number;
   fetchImpl?: typeof fetch;
 }

@@ -1,6 +1,8 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { CLIENTS, startOidcServer, type OidcServer } from "../peers/oidc.js";
 import { CLI, cliAsync } from "../helpers.js";
 import { homeWithProvider, assertStoredTokenWorks } from "./login-fixtures.js";
@@ -62,4 +64,78 @@ test("device flow: a denied code is exit 4, nothing stored", async () => {
   assert.match(r.stderr, /denied/);
   const got = await cliAsync(["get", "localidp", "--field", "access_token", "--show-secret"], { home });
   assert.notEqual(got.code, 0);
+});
+
+test("device flow: slow_down makes the poller wait longer between polls, then the login completes", async () => {
+  const home = homeWithProvider(server);
+  server.resetCounters();
+  server.failNext("slow_down", 2);
+  const r = await deviceLogin(home, { LOCALIDP_CLIENT_ID: CLIENTS.basic.clientId, LOCALIDP_CLIENT_SECRET: CLIENTS.basic.clientSecret }, (c) => server.approveDeviceCode(c));
+  assert.equal(r.code, 0, r.stderr);
+  const polls = server.tokenRequestLog().filter((p) => p.grantType === "urn:ietf:params:oauth:grant-type:device_code");
+  assert.ok(polls.length >= 3, `polled ${polls.length} times`);
+  // the test's poll interval is 200 ms; each slow_down adds one interval (5 s in real use)
+  assert.ok(polls[1]!.at - polls[0]!.at >= 380, `waited ${polls[1]!.at - polls[0]!.at} ms after the first slow_down`);
+  assert.ok(polls[2]!.at - polls[1]!.at >= 580, `waited ${polls[2]!.at - polls[1]!.at} ms after the second slow_down`);
+  await assertStoredTokenWorks(server, home);
+});
+
+test("device flow: a code nobody approves ends with the server's expired_token: exit 4, nothing stored", async () => {
+  const shortLived = await startOidcServer({ deviceCodeTtl: 2 });
+  try {
+    const home = homeWithProvider(shortLived);
+    const r = await deviceLogin(home, { LOCALIDP_CLIENT_ID: CLIENTS.basic.clientId, LOCALIDP_CLIENT_SECRET: CLIENTS.basic.clientSecret }, async () => {});
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, /device code expired/);
+    assert.ok(shortLived.tokenRequestLog().some((p) => p.status === 400), "the server was polled until it said the code expired");
+    const got = await cliAsync(["get", "localidp"], { home });
+    assert.equal(got.code, 5);
+  } finally {
+    await shortLived.close();
+  }
+});
+
+test("device flow with device_token_request json: both the device request and the polls are JSON", async () => {
+  const bodies: { path: string; type: string; body: string }[] = [];
+  let polls = 0;
+  const http = createServer((req, res) => {
+    let body = "";
+    req.on("data", (c: Buffer) => (body += c.toString()));
+    req.on("end", () => {
+      bodies.push({ path: req.url ?? "", type: req.headers["content-type"] ?? "", body });
+      let parsed: Record<string, string> = {};
+      try {
+        parsed = JSON.parse(body) as Record<string, string>;
+      } catch {
+        res.writeHead(415, { "content-type": "application/json" }).end(JSON.stringify({ error: "invalid_request", error_description: "JSON only" }));
+        return;
+      }
+      const send = (status: number, value: unknown) => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(value));
+      if (req.url === "/device") return send(200, { device_code: "dev-123", user_code: "ABCD-EFGH", verification_uri: "http://127.0.0.1/verify", interval: 1, expires_in: 60 });
+      if (parsed.device_code !== "dev-123") return send(400, { error: "invalid_grant" });
+      polls += 1;
+      if (polls < 2) return send(400, { error: "authorization_pending" });
+      send(200, { access_token: "json-access-token", token_type: "Bearer", expires_in: 3600, refresh_token: "json-refresh" });
+    });
+  });
+  await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+  const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  try {
+    const home = homeWithProvider(server, {
+      authorization_url: `${base}/authorize`,
+      token_url: `${base}/token`,
+      device_authorization_url: `${base}/device`,
+      device_token_request: "json",
+      client_auth_method: "none",
+    });
+    const r = await deviceLogin(home, { LOCALIDP_CLIENT_ID: "json-client" }, async () => {});
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(bodies.length >= 3);
+    for (const b of bodies) assert.match(b.type, /^application\/json/, `${b.path} was sent as JSON`);
+    assert.equal(JSON.parse(bodies[0]!.body).client_id, "json-client");
+    const got = await cliAsync(["get", "localidp", "--field", "access_token", "--show-secret"], { home });
+    assert.equal(got.stdout.trim(), "json-access-token");
+  } finally {
+    http.close();
+  }
 });

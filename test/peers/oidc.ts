@@ -28,9 +28,10 @@ const INTROSPECTOR = { clientId: "introspector", clientSecret: "introspector-sec
  * What the token endpoint does instead of answering, once per failNext() call:
  * "500" internal error (JSON body), "503" plain text, "non-json" HTML with 200,
  * "oversized" a 2 MiB JSON body, "no-access-token" 200 JSON without access_token,
- * "200-error" 200 JSON carrying error (GitHub's style), "hang" never answers until close.
+ * "200-error" 200 JSON carrying error (GitHub's style), "hang" never answers until close,
+ * "slow_down" RFC 8628's 400 asking a device poller to back off (oidc-provider never sends it).
  */
-export type TokenFailure = "500" | "503" | "non-json" | "oversized" | "no-access-token" | "200-error" | "hang";
+export type TokenFailure = "500" | "503" | "non-json" | "oversized" | "no-access-token" | "200-error" | "hang" | "slow_down";
 /** "auto": login as ACCOUNT_ID and grant everything; "auto-deny": access_denied; "page": HTML forms. */
 export type InteractionMode = "auto" | "auto-deny" | "page";
 
@@ -53,6 +54,10 @@ export interface TokenRequestRecord {
   /** The request carried an Authorization: Basic header. */
   basicAuth: boolean;
   status: number;
+  /** Date.now() when it arrived. */
+  at: number;
+  /** The request body was JSON, not a form. */
+  json: boolean;
 }
 
 export interface OidcServer {
@@ -224,6 +229,8 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
 
   async function tokenGate(ctx: KoaContextWithOIDC, next: () => Promise<unknown>): Promise<void> {
     const basicAuth = /^basic /i.test(ctx.get("authorization"));
+    const at = Date.now();
+    const json = ctx.is("application/json") === "application/json";
     const failure = failures.shift();
     if (!failure) {
       await next();
@@ -233,7 +240,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
       } catch {
         grantType = undefined;
       }
-      log.push({ grantType, basicAuth, status: ctx.status });
+      log.push({ grantType, basicAuth, status: ctx.status, at, json });
       return;
     }
     const grantType = new URLSearchParams(await readBody(ctx.req)).get("grant_type") ?? undefined;
@@ -265,12 +272,16 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
         ctx.status = 200;
         ctx.body = { error: "bad_verification_code", error_description: "The code passed is incorrect or expired." };
         break;
+      case "slow_down":
+        ctx.status = 400;
+        ctx.body = { error: "slow_down", error_description: "polling too fast" };
+        break;
       case "hang":
         await new Promise<void>((resolve) => ctx.req.socket.once("close", () => resolve()));
         ctx.respond = false;
         break;
     }
-    log.push({ grantType, basicAuth, status: ctx.status });
+    log.push({ grantType, basicAuth, status: ctx.status, at, json });
   }
 
   // Login and consent, answered here; oidc-provider only sees the results.

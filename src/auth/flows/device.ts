@@ -50,7 +50,8 @@ export async function deviceLogin(def: ProviderDefinition, opts: DeviceOptions):
   const override = Number(interaction.env.AUTHSOME_DEVICE_POLL_INTERVAL_MS);
   let intervalMs = override > 0 ? override : (auth.interval && auth.interval > 0 ? auth.interval : 5) * 1000;
   const lifetimeMs = auth.expires_in && auth.expires_in > 0 ? auth.expires_in * 1000 : opts.timeoutMs;
-  const deadline = Date.now() + Math.min(lifetimeMs, opts.timeoutMs);
+  // Past the code's lifetime the server says expired_token; the grace lets that answer arrive.
+  const deadline = Date.now() + Math.min(lifetimeMs + 2 * intervalMs, opts.timeoutMs);
 
   for (;;) {
     await sleep(intervalMs, undefined, { signal: interaction.signal }).catch(() => {
@@ -62,6 +63,7 @@ export async function deviceLogin(def: ProviderDefinition, opts: DeviceOptions):
         grant: { grant_type: DEVICE_GRANT, device_code: auth.device_code },
         client: opts.client,
         responseFormat: oauth.token_response_format,
+        json: oauth.device_token_request === "json",
       });
     } catch (err) {
       if (!(err instanceof OAuthError)) throw err;
