@@ -28,7 +28,8 @@ export async function oauthClientFor(connections: Connections, definition: Provi
     client: {
       clientId: record.client_id,
       clientSecret: secret,
-      authMethod: registered?.token_endpoint_auth_method ?? definition.oauth?.client_auth_method ?? (secret ? "client_secret_basic" : "none"),
+      // a client stored without a secret is a public client, whatever confidential clients use
+      authMethod: registered?.token_endpoint_auth_method ?? (secret ? (definition.oauth?.client_auth_method ?? "client_secret_basic") : "none"),
       clientIdInBody: definition.oauth?.client_id_in_body,
     },
     oauth: { ...expandBaseUrl(definition, baseUrl ?? undefined).oauth!, ...registered?.endpoints },

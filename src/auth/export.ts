@@ -1,6 +1,11 @@
+import { CredentialMissingError } from "../errors.js";
+import { audit } from "../home/audit.js";
+import type { Home } from "../home/home.js";
 import type { ProviderDefinition } from "../providers/schema.js";
+import type { Connections } from "../vault/connections.js";
 import type { ConnectionRecord } from "../vault/records.js";
 import { SECRET_FIELDS } from "../vault/records.js";
+import { usableConnection } from "./credentials.js";
 
 export type ExportFormat = "env" | "shell" | "dotenv" | "json";
 
@@ -54,4 +59,28 @@ export function formatExport(vars: ExportedVariable[], format: ExportFormat): st
     case "dotenv":
       return vars.map((v) => `${v.name}=${dotenvQuote(v.value)}`).join("\n");
   }
+}
+
+export const EXPORT_FORMATS: readonly ExportFormat[] = ["env", "shell", "dotenv", "json"];
+
+/**
+ * A connection's variables in one format, from a fresh credential (refreshed first when it is
+ * about to expire); audited. The CLI's `export` and the library's `export` are this.
+ */
+export async function exportConnection(
+  home: Home,
+  connections: Connections,
+  definition: ProviderDefinition,
+  opts: { connection?: string; format: ExportFormat; windowSeconds?: number },
+): Promise<string> {
+  const provider = definition.name;
+  const record = await usableConnection(connections, definition, opts.connection, { windowSeconds: opts.windowSeconds });
+  const vars = exportVariables(definition, record);
+  if (vars.length === 0) {
+    throw new CredentialMissingError(`the connection "${record.connection_name}" of "${provider}" has nothing to export`, {
+      hint: `the definition maps ${Object.keys(definition.export?.env ?? {}).join(", ") || "no fields"}; see \`authsome inspect ${provider}\``,
+    });
+  }
+  audit(home, "export", { provider, connection: record.connection_name, profile: connections.profile, format: opts.format, variables: vars.map((v) => v.name) });
+  return formatExport(vars, opts.format);
 }

@@ -38,6 +38,8 @@ export interface LoginInteraction {
   env: NodeJS.ProcessEnv;
   /** Progress for the person. */
   say(message: string): void;
+  /** Whether `authorize` will try to open a browser here (OAuth 1.0a picks the PIN flow when it will not). Unknown when absent. */
+  canOpenBrowser?: () => boolean;
   /** Send the person to an authorization page (browser, or print it and accept a pasted redirect). */
   authorize(url: string, service: string): Promise<AuthorizeHandle>;
   /** Show a device code to enter at the verification page. */

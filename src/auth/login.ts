@@ -21,6 +21,10 @@ export interface LoginOptions {
   clientId?: string;
   /** Replace a connected connection. */
   force?: boolean;
+  /** OAuth 1.0a: authorize with a PIN (oauth_callback=oob) instead of a loopback redirect. */
+  pin?: boolean;
+  /** OAuth 1.0a: store an access token and secret issued elsewhere (from the environment or asked; never argv). */
+  existingToken?: boolean;
   /** Loopback port of the callback and the local form. */
   port: number;
   timeoutMs: number;
@@ -56,12 +60,8 @@ const FLOWS: Record<FlowType, () => Promise<FlowRunner>> = {
   pkce: async () => (await import("./flows/oauth-login.js")).pkceFlow,
   device_code: async () => (await import("./flows/oauth-login.js")).deviceFlow,
   dcr_pkce: async () => (await import("./flows/dcr.js")).dcrFlow,
-  oauth1: async () => {
-    throw new UsageError("the oauth1 flow is not available in this version");
-  },
-  app_only: async () => {
-    throw new UsageError("the app_only flow is not available in this version");
-  },
+  oauth1: async () => (await import("./flows/oauth1.js")).oauth1Flow,
+  app_only: async () => (await import("./flows/app-only.js")).appOnlyFlow,
 };
 
 /** The flows `login --flow` accepts for a definition. */
@@ -110,4 +110,23 @@ export async function login(target: LoginTarget, base: ProviderDefinition, optio
   await target.connections.save(result.record);
   audit(target.home, "login", { provider, connection, profile: target.profile, flow, account: result.record.account.id ?? undefined });
   return { record: result.record, flow };
+}
+
+export interface LoginSummary {
+  status: "connected";
+  provider: string;
+  connection: string;
+  profile: string;
+  flow: FlowType;
+  /** Absent for API keys: they have no account, scopes or expiry to report. */
+  account?: ConnectionRecord["account"];
+  scopes?: string[] | null;
+  expires_at?: string | null;
+}
+
+/** What a login reports: names and facts, never a secret. */
+export function loginSummary(record: ConnectionRecord, flow: FlowType, profile: string): LoginSummary {
+  const summary: LoginSummary = { status: "connected", provider: record.provider, connection: record.connection_name, profile, flow };
+  if (record.auth_type === "api_key") return summary;
+  return { ...summary, account: record.account, scopes: record.scopes, expires_at: record.expires_at };
 }

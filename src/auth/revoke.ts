@@ -7,6 +7,9 @@ import type { Connections } from "../vault/connections.js";
 import type { ConnectionRecord } from "../vault/records.js";
 import { oauthClientFor } from "./client-credentials.js";
 import { revokeToken, type OAuthClient } from "./token-client.js";
+import { invalidateAppOnlyToken } from "./flows/app-only.js";
+import { oauth1Request, refused } from "./oauth1/client.js";
+import { oauth1Consumer } from "./oauth1/consumer.js";
 
 export interface RemoteRevocation {
   /** Every token the connection held was revoked at the provider. */
@@ -20,6 +23,7 @@ const REVOKE_TIMEOUT_MS = 10_000;
 
 export async function revokeConnectionRemotely(connections: Connections, definition: ProviderDefinition, record: ConnectionRecord): Promise<RemoteRevocation> {
   const label = `"${definition.name}" (connection "${record.connection_name}")`;
+  if (record.auth_type === "oauth1" || record.auth_type === "app_only") return revokeConsumerToken(connections, definition, record, label);
   if (record.auth_type !== "oauth2") return { revoked: false, warnings: [] }; // API keys: nothing to revoke remotely
   if (!record.access_token && !record.refresh_token) return { revoked: false, warnings: [] };
 
@@ -64,6 +68,33 @@ export async function revokeConnectionRemotely(connections: Connections, definit
   const latest = await connections.get(definition.name, record.connection_name).catch(() => undefined);
   if (latest && warnings.length === 0) await revokeAll(latest);
   return { revoked: warnings.length === 0, warnings };
+}
+
+/**
+ * OAuth 1.0a tokens (invalidate_token signed with the token itself) and app-only bearer tokens
+ * (invalidate_token with the consumer's Basic credentials), at the endpoints the definition names.
+ */
+async function revokeConsumerToken(connections: Connections, definition: ProviderDefinition, record: ConnectionRecord, label: string): Promise<RemoteRevocation> {
+  const kind = record.auth_type as "oauth1" | "app_only";
+  const token = record.access_token;
+  if (!token) return { revoked: false, warnings: [] };
+  const url = kind === "oauth1" ? definition.oauth1?.invalidate_url : definition.app_only?.invalidate_url;
+  if (!url) {
+    return { revoked: false, warnings: [`${definition.name} has no ${kind} invalidation endpoint: ${label} was only deleted locally; its token stays valid at the provider`] };
+  }
+  try {
+    const consumer = await oauth1Consumer(connections, definition, kind);
+    if (kind === "app_only") {
+      await invalidateAppOnlyToken(url, consumer, token, REVOKE_TIMEOUT_MS);
+    } else {
+      const tokenSecret = typeof record.token_secret === "string" ? record.token_secret : "";
+      const answer = await oauth1Request({ method: "POST", url, what: "invalidation endpoint", consumer, token, tokenSecret, timeoutMs: REVOKE_TIMEOUT_MS });
+      if (answer.status < 200 || answer.status >= 300) throw refused(answer, "invalidation endpoint", "the token may already be invalid");
+    }
+    return { revoked: true, warnings: [] };
+  } catch (err) {
+    return { revoked: false, warnings: [`could not invalidate the token of ${label} at the provider: ${reason(err)}`] };
+  }
 }
 
 // Token client and definition errors are written without secrets; keep only the message.

@@ -1,3 +1,4 @@
+import { configuredRefreshWindow } from "../home/config.js";
 import { Home } from "../home/home.js";
 import { Connections } from "../vault/connections.js";
 import { Vault } from "../vault/store.js";
@@ -56,9 +57,7 @@ export class CommandContext {
 
   /** AUTHSOME_REFRESH_WINDOW_SECONDS, else config.json `refresh_window_seconds`, else the default. */
   get refreshWindowSeconds(): number | undefined {
-    const configured = this.io.env.AUTHSOME_REFRESH_WINDOW_SECONDS ?? this.home.config().refresh_window_seconds;
-    const seconds = Number(configured);
-    return configured !== undefined && Number.isFinite(seconds) && seconds >= 0 ? seconds : undefined;
+    return configuredRefreshWindow(this.io.env, this.home.config());
   }
 
   close(): void {

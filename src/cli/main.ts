@@ -74,6 +74,8 @@ export async function run(argv: string[], io: Io = { stdin: process.stdin, stdou
     .option("--base-url <url>", "base URL for providers with templated endpoints")
     .option("--client-id <id>", "OAuth client id (the secret is never taken from the command line)")
     .option("--force", "replace an existing connection")
+    .option("--pin", "oauth1: authorize with a PIN instead of a browser redirect (the default when no browser can be opened)")
+    .option("--existing-token", "oauth1: store an access token and secret you already have (from the definition's variables, e.g. X_ACCESS_TOKEN / X_ACCESS_TOKEN_SECRET, or asked for; never from the command line)")
     .option("--port <port>", "loopback port for the pkce callback (default 7998, or AUTHSOME_CALLBACK_PORT)")
     .option("--timeout <seconds>", "how long to wait for the authorization (default 300)")
     .action(action(() => import("./commands/login.js")));
@@ -107,6 +109,19 @@ export async function run(argv: string[], io: Io = { stdin: process.stdin, stdou
     .option("-n, --limit <count>", "show the last N entries", "50")
     .option("--provider <name>", "only entries of this provider")
     .action(action(() => import("./commands/log.js")));
+
+  const collect = (value: string, previous: string[] = []) => [...previous, value];
+  // everything after `--`, or from the first word that is not one of run's options, is the child's
+  program.enablePositionalOptions();
+  command("run", "run a command behind a local proxy that adds credentials to its HTTPS requests")
+    .argument("[command...]", "the command to run and its arguments (after --)")
+    .option("--provider <name>", "inject only this provider (repeatable); a missing connection is an error", collect)
+    .option("--use <provider=connection>", "use this connection of a provider (repeatable)", collect)
+    .option("--resolve <host:port:address>", "connect to ADDRESS for HOST:PORT, as curl's --resolve (repeatable)", collect)
+    .option("--upstream-ca <file>", "also trust this CA (PEM) for upstream TLS")
+    .passThroughOptions()
+    .allowUnknownOption()
+    .action(action(() => import("./commands/run.js")));
 
   const profile = command("profile", "list, create and select profiles");
   globalOptions(profile.command("list").description("list profiles")).exitOverride().action(action(() => import("./commands/profile-list.js")));

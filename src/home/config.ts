@@ -48,3 +48,10 @@ export function encryptionMode(config: HomeConfig): EncryptionMode {
 export function writeConfig(path: string, config: HomeConfig): void {
   writeJsonAtomic(path, config);
 }
+
+/** AUTHSOME_REFRESH_WINDOW_SECONDS, else config.json `refresh_window_seconds`; undefined means the default. */
+export function configuredRefreshWindow(env: NodeJS.ProcessEnv, config: HomeConfig): number | undefined {
+  const configured = env.AUTHSOME_REFRESH_WINDOW_SECONDS ?? config.refresh_window_seconds;
+  const seconds = Number(configured);
+  return configured !== undefined && Number.isFinite(seconds) && seconds >= 0 ? seconds : undefined;
+}

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { ProviderNotFoundError, UsageError } from "../errors.js";
+import { audit } from "../home/audit.js";
 import type { Home } from "../home/home.js";
 import { ensurePrivateDir, writeJsonAtomic } from "../home/files.js";
 import { assertName } from "../home/names.js";
@@ -72,7 +73,7 @@ export class ProviderRegistry {
     return { providers: [...providers.values()].sort((a, b) => a.definition.name.localeCompare(b.definition.name)), errors };
   }
 
-  /** Validates and writes <home>/providers/<name>.json. Replacing anything needs force. */
+  /** Validates and writes <home>/providers/<name>.json (audited). Replacing anything needs force. */
   register(value: unknown, origin: string, opts: { force?: boolean } = {}): LoadedProvider {
     const definition: ProviderDefinition = validateDefinition(value, origin);
     const path = this.home.paths.userProvider(definition.name);
@@ -89,6 +90,7 @@ export class ProviderRegistry {
     this.home.ensure();
     ensurePrivateDir(this.home.paths.providers);
     writeJsonAtomic(path, definition);
+    audit(this.home, "register", { provider: definition.name, routes: (definition.routes ?? []).map((r) => r.host), host_url: definition.host_url ?? null });
     return { definition, source: "user", path };
   }
 

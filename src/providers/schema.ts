@@ -64,6 +64,9 @@ export interface OAuth1Section {
   invalidate_url?: string | null;
   consumer_key_env?: string;
   consumer_secret_env?: string;
+  /** Environment variables holding an access token and its secret issued elsewhere (X's developer portal): login stores them as they are. */
+  access_token_env?: string;
+  access_token_secret_env?: string;
   [k: string]: unknown;
 }
 

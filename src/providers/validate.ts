@@ -294,6 +294,8 @@ function checkOAuth1(c: Checker, s: Obj): void {
   c.url(s, "invalidate_url", path);
   c.envName(s, "consumer_key_env", path);
   c.envName(s, "consumer_secret_env", path);
+  c.envName(s, "access_token_env", path);
+  c.envName(s, "access_token_secret_env", path);
 }
 
 function checkAppOnly(c: Checker, s: Obj): void {

@@ -62,7 +62,16 @@ export interface ProviderStateRecord {
 export const SCHEMA_VERSION = 2;
 
 /** Fields of a connection that hold secrets: never printed without --show-secret, never logged. */
-export const SECRET_FIELDS = new Set(["access_token", "refresh_token", "api_key", "client_secret", "token_secret"]);
+export const SECRET_FIELDS = new Set(["access_token", "refresh_token", "api_key", "client_secret", "token_secret", "consumer_secret"]);
+
+export const REDACTED = "********";
+
+/** A copy of a record with every secret field that holds a value replaced by REDACTED. */
+export function redactSecrets<T extends Record<string, unknown>>(record: T): T {
+  const copy: Record<string, unknown> = { ...record };
+  for (const field of SECRET_FIELDS) if (copy[field]) copy[field] = REDACTED;
+  return copy as T;
+}
 
 export const keys = {
   profilePrefix: (profile: string) => `profile:${profile}:`,

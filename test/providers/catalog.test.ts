@@ -142,6 +142,8 @@ test("x: endpoints, client auth, rotation, identity, OAuth 1.0a and app-only, ro
     invalidate_url: "https://api.x.com/1.1/oauth/invalidate_token",
     consumer_key_env: "X_API_KEY",
     consumer_secret_env: "X_API_SECRET",
+    access_token_env: "X_ACCESS_TOKEN",
+    access_token_secret_env: "X_ACCESS_TOKEN_SECRET",
   });
   assert.deepEqual(x.app_only, {
     token_url: "https://api.x.com/oauth2/token",

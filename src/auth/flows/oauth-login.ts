@@ -45,7 +45,8 @@ export async function resolveClient(def: ProviderDefinition, src: ClientSources)
   return {
     clientId,
     clientSecret: secret ?? null,
-    authMethod: oauth?.client_auth_method ?? (secret ? "client_secret_basic" : "none"),
+    // a client without a secret is a public client (X's native apps), whatever confidential clients use
+    authMethod: secret ? (oauth?.client_auth_method ?? "client_secret_basic") : "none",
     clientIdInBody: oauth?.client_id_in_body,
   };
 }

@@ -2,16 +2,8 @@ import { CredentialMissingError, UsageError } from "../../errors.js";
 import { audit } from "../../home/audit.js";
 import { usableConnection } from "../../auth/credentials.js";
 import { fieldValue } from "../../auth/export.js";
-import { SECRET_FIELDS } from "../../vault/records.js";
+import { redactSecrets, SECRET_FIELDS } from "../../vault/records.js";
 import type { CommandContext } from "../context.js";
-
-const REDACTED = "********";
-
-function redact(record: Record<string, unknown>): Record<string, unknown> {
-  const copy: Record<string, unknown> = { ...record };
-  for (const field of SECRET_FIELDS) if (copy[field]) copy[field] = REDACTED;
-  return copy;
-}
 
 /** `get` is what agents call over and over: it reads one record and prints it, nothing more. */
 export default async function get(
@@ -48,7 +40,7 @@ export default async function get(
   }
 
   if (opts.showSecret) audit(ctx.home, "secret_read", { provider, connection: name, profile: ctx.profile, field: "*" });
-  const shown = opts.showSecret ? record : redact(record);
+  const shown: Record<string, unknown> = opts.showSecret ? record : redactSecrets(record);
   ctx.out.result(shown, () =>
     Object.entries(shown).map(([k, v]) => `${k}: ${v !== null && typeof v === "object" ? JSON.stringify(v) : String(v)}`),
   );

@@ -12,6 +12,8 @@ export interface LoginOptions {
   baseUrl?: string;
   clientId?: string;
   force?: boolean;
+  pin?: boolean;
+  existingToken?: boolean;
   port?: string;
   timeout?: string;
 }
@@ -34,6 +36,8 @@ export default async function login(ctx: CommandContext, provider: string, opts:
         baseUrl: opts.baseUrl,
         clientId: opts.clientId,
         force: opts.force,
+        pin: opts.pin,
+        existingToken: opts.existingToken,
         port,
         timeoutMs,
       },

@@ -1,6 +1,5 @@
 import { readFileSync } from "node:fs";
 import { UsageError } from "../../errors.js";
-import { audit } from "../../home/audit.js";
 import { validateDefinitionText } from "../../providers/validate.js";
 import type { CommandContext } from "../context.js";
 
@@ -24,7 +23,6 @@ export default async function register(ctx: CommandContext, path: string, opts: 
   }
   const definition = validateDefinitionText(text, origin);
   const loaded = ctx.providers.register(definition, origin, { force: opts.force });
-  audit(ctx.home, "register", { provider: definition.name, routes: (definition.routes ?? []).map((r) => r.host), host_url: definition.host_url ?? null });
   ctx.out.result({ status: "registered", provider: definition.name, path: loaded.path }, () => []);
   ctx.out.success(`Registered provider ${definition.name} (${loaded.path}).`);
 }

@@ -1,0 +1,81 @@
+// Logout and revoke, shared by the CLI and the library: remote revocation is best effort, the
+// local deletion always happens, and the audit line is written here so both record the same.
+import { CredentialMissingError } from "../errors.js";
+import { audit } from "../home/audit.js";
+import type { Home } from "../home/home.js";
+import type { ProviderDefinition } from "../providers/schema.js";
+import type { Connections } from "../vault/connections.js";
+import type { ConnectionRecord } from "../vault/records.js";
+import { revokeConnectionRemotely, type RemoteRevocation } from "./revoke.js";
+
+/** The same document as `authsome logout --json`. */
+export interface LogoutResult {
+  status: "logged_out";
+  provider: string;
+  connection: string;
+  profile: string;
+  /** Every token was revoked at the provider. */
+  revoked_remotely: boolean;
+  /** What could not be done remotely; never a secret. */
+  warnings: string[];
+}
+
+/** Revokes the connection's tokens at the provider (best effort), then deletes it locally. */
+export async function logoutConnection(home: Home, connections: Connections, definition: ProviderDefinition, connection?: string): Promise<LogoutResult> {
+  const provider = definition.name;
+  const name = await connections.resolveName(provider, connection);
+  let record: ConnectionRecord | undefined;
+  let remote: RemoteRevocation = { revoked: false, warnings: [] };
+  try {
+    record = await connections.get(provider, name);
+  } catch (err) {
+    // An unreadable record cannot be revoked remotely, but must still be deletable.
+    remote.warnings.push(`the connection "${name}" could not be read, so it was only deleted locally: ${(err as Error).message}`);
+  }
+  if (record) remote = await revokeConnectionRemotely(connections, definition, record);
+  const removed = await connections.delete(provider, name);
+  if (!removed) {
+    throw new CredentialMissingError(`no connection "${name}" for provider "${provider}"`, { hint: "`authsome list` shows the connections" });
+  }
+  audit(home, "logout", { provider, connection: name, profile: connections.profile, revoked_remotely: remote.revoked, warnings: remote.warnings.length });
+  return { status: "logged_out", provider, connection: name, profile: connections.profile, revoked_remotely: remote.revoked, warnings: remote.warnings };
+}
+
+/** The same document as `authsome revoke --json`. */
+export interface RevokeResult {
+  status: "revoked";
+  provider: string;
+  profile: string;
+  /** The connections that were deleted. */
+  connections: string[];
+  /** The client credentials were deleted too. */
+  client_credentials: boolean;
+  revoked_remotely: boolean;
+  warnings: string[];
+}
+
+/** Every connection of the provider is revoked remotely (best effort) and forgotten, with its client credentials. */
+export async function revokeProvider(home: Home, connections: Connections, definition: ProviderDefinition): Promise<RevokeResult> {
+  const provider = definition.name;
+  const entries = await connections.list(provider);
+  const warnings: string[] = [];
+  let revokedRemotely = false;
+  for (const e of entries) {
+    if (e.record) {
+      // The client credentials are still stored here: they authenticate the revocation requests.
+      const remote = await revokeConnectionRemotely(connections, definition, e.record);
+      revokedRemotely ||= remote.revoked;
+      warnings.push(...remote.warnings);
+    } else {
+      warnings.push(`the connection "${e.connection}" could not be read, so it was only deleted locally: ${e.error}`);
+    }
+    await connections.delete(provider, e.connection);
+  }
+  const client = await connections.deleteClient(provider);
+  if (entries.length === 0 && !client) {
+    throw new CredentialMissingError(`nothing stored for provider "${provider}" in profile "${connections.profile}"`);
+  }
+  const names = entries.map((e) => e.connection);
+  audit(home, "revoke", { provider, profile: connections.profile, connections: names, client_credentials: client, revoked_remotely: revokedRemotely, warnings: warnings.length });
+  return { status: "revoked", provider, profile: connections.profile, connections: names, client_credentials: client, revoked_remotely: revokedRemotely, warnings };
+}

@@ -1,0 +1,107 @@
+// The pieces of the library's fetch that need no store: what a request is, whether its body can
+// be sent twice, and whether a URL is one of the provider's routes (the proxy's own router).
+import { UsageError } from "../errors.js";
+import { displayUrl, isLoopbackHost } from "../auth/http.js";
+import type { ProviderDefinition } from "../providers/schema.js";
+import { definitionRoutes, RouteTable } from "../proxy/router.js";
+import type { ConnectionRecord } from "../vault/records.js";
+
+const FORM = "application/x-www-form-urlencoded;charset=UTF-8";
+
+/** One request, taken apart once so that it can be sent again (after a refresh, or a redirect). */
+export interface PreparedRequest {
+  url: URL;
+  method: string;
+  headers: Headers;
+  body: BodyInit | null;
+  /** The body can be sent again: none, a string, bytes, a Blob or FormData (not a stream). */
+  replayable: boolean;
+  redirect: RequestRedirect;
+  /** Everything else of the caller's init (signal, cache, duplex...), passed through. */
+  rest: RequestInit;
+}
+
+export function isReplayable(body: unknown): boolean {
+  return (
+    body === null ||
+    body === undefined ||
+    typeof body === "string" ||
+    body instanceof URLSearchParams ||
+    body instanceof ArrayBuffer ||
+    ArrayBuffer.isView(body) ||
+    body instanceof Blob ||
+    body instanceof FormData
+  );
+}
+
+/** Merges a Request or URL with init as fetch would; a Request's body is read into memory so it can be replayed. */
+export async function prepareRequest(input: string | URL | Request, init: RequestInit = {}): Promise<PreparedRequest> {
+  const { method, headers: initHeaders, body: initBody, redirect, ...rest } = init;
+  const isRequest = typeof Request !== "undefined" && input instanceof Request;
+  let url: URL;
+  try {
+    url = new URL(isRequest ? input.url : String(input));
+  } catch {
+    throw new UsageError("fetch needs an absolute URL", { hint: "pass https://host/path" });
+  }
+  const headers = new Headers(isRequest ? input.headers : undefined);
+  new Headers(initHeaders).forEach((value, name) => headers.set(name, value));
+  let body: BodyInit | null = initBody ?? null;
+  if (initBody === undefined && isRequest && input.body !== null) body = await input.arrayBuffer();
+  if (body instanceof URLSearchParams) {
+    // sent as the very string OAuth 1.0a signs
+    body = body.toString();
+    if (!headers.has("content-type")) headers.set("content-type", FORM);
+  }
+  if (!rest.signal && isRequest) rest.signal = input.signal;
+  return {
+    url,
+    method: (method ?? (isRequest ? input.method : "GET")).toUpperCase(),
+    headers,
+    body,
+    replayable: isReplayable(body),
+    redirect: redirect ?? (isRequest ? input.redirect : "follow"),
+    rest,
+  };
+}
+
+/** The body as OAuth 1.0a sees it: only a string body can be a signed form. */
+export function signableBody(req: Pick<PreparedRequest, "body" | "headers">): { body?: string; contentType?: string } {
+  if (typeof req.body !== "string") return {};
+  return { body: req.body, contentType: req.headers.get("content-type") ?? undefined };
+}
+
+/** Routes the provider's credential may go to; built from the definition as `authsome run` builds them. */
+export class ProviderRoutes {
+  private readonly table: RouteTable;
+
+  constructor(
+    private readonly definition: ProviderDefinition,
+    record: Pick<ConnectionRecord, "connection_name" | "auth_type">,
+  ) {
+    this.table = new RouteTable({
+      definitions: [definition],
+      connections: [{ provider: definition.name, connection: record.connection_name, authType: record.auth_type }],
+    });
+  }
+
+  /** True when the URL is https (or http on loopback) and one of the routes, and not an auth endpoint. */
+  allows(url: URL): boolean {
+    const secure = url.protocol === "https:" || (url.protocol === "http:" && isLoopbackHost(url.hostname));
+    if (!secure) return false;
+    const port = url.port ? Number(url.port) : url.protocol === "http:" ? 80 : 443;
+    const host = url.hostname.replace(/^\[|\]$/g, "");
+    return this.table.match(host, port, url.pathname) !== undefined;
+  }
+
+  /** Throws a UsageError naming the origin (never the query) when the credential may not go there. */
+  assertAllowed(url: URL): void {
+    if (this.allows(url)) return;
+    const routes = definitionRoutes(this.definition)
+      .map((r) => (r.host_pattern ? `/${r.host_pattern}/` : r.host) + (r.path_prefix ?? ""))
+      .join(", ");
+    throw new UsageError(`refusing to send the credential of "${this.definition.name}" to ${displayUrl(url)}: it is not one of the provider's routes`, {
+      hint: routes ? `its routes: ${routes} (https only; plain http only on loopback)` : `"${this.definition.name}" declares no routes or host_url; add them to its definition`,
+    });
+  }
+}

@@ -1,0 +1,213 @@
+// The library's fetch and getAuthHeaders: the credential goes only to the provider's routes,
+// a 401 is cured by one refresh when the body can be sent again, OAuth 1.0a signs each request.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { startOidcServer, type OidcServer } from "../peers/oidc.js";
+import { cliAsync } from "../helpers.js";
+import { openConnections } from "../auth/oidc-home.js";
+import { libHome, PROVIDER, startRecorder, type Recorder } from "./fixtures.js";
+import { Authsome, signOAuth1Request, UsageError } from "../../src/index.js";
+import { newConnection } from "../../src/vault/records.js";
+
+let server: OidcServer;
+let recorder: Recorder;
+/** The next answers of the recorder, by status (then 200). */
+const answers: number[] = [];
+before(async () => {
+  server = await startOidcServer();
+  recorder = await startRecorder((req, res) => {
+    if (req.url.startsWith("/redirect-away")) return res.writeHead(302, { location: `http://localhost:${recorder.port}/landed` }).end();
+    if (req.url.startsWith("/redirect-home")) return res.writeHead(307, { location: "/landed-home" }).end();
+    const status = answers.shift() ?? 200;
+    res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ status }));
+  });
+});
+after(async () => {
+  await recorder.close();
+  await server.close();
+});
+
+const routed = () => [{ host: `127.0.0.1:${recorder.port}` }];
+
+test("fetch refreshes an expired token once, then sends it to a routed URL in place of the caller's", async () => {
+  const { home, record } = await libHome(server, { routes: routed() });
+  const a = new Authsome({ home });
+  server.resetCounters();
+  recorder.requests.length = 0;
+  const res = await a.fetch(PROVIDER, `${recorder.origin}/v1/items?page=2`, {
+    method: "POST",
+    headers: { authorization: "Bearer placeholder", "content-type": "application/json", "x-mine": "kept" },
+    body: JSON.stringify({ a: 1 }),
+  });
+  assert.equal(res.status, 200);
+  assert.equal(server.tokenRequests("refresh_token"), 1);
+  const [sent] = recorder.requests;
+  const token = await a.getAccessToken(PROVIDER);
+  assert.notEqual(token, record!.access_token);
+  assert.equal(sent!.headers.authorization, `Bearer ${token}`);
+  assert.equal(sent!.headers["x-mine"], "kept");
+  assert.equal(sent!.method, "POST");
+  assert.equal(sent!.url, "/v1/items?page=2");
+  assert.equal(sent!.body, '{"a":1}');
+  // the same token the CLI hands out
+  assert.equal((await cliAsync(["get", PROVIDER, "--field", "access_token", "--show-secret"], { home })).stdout.trim(), token);
+  assert.equal(server.tokenRequests("refresh_token"), 1);
+  // a Request object works too
+  await a.fetch(PROVIDER, new Request(`${recorder.origin}/req`, { method: "PUT", body: "x" }));
+  assert.equal(recorder.requests.at(-1)!.headers.authorization, `Bearer ${token}`);
+  assert.equal(recorder.requests.at(-1)!.body, "x");
+  await a.close();
+});
+
+test("fetch refuses a host the provider does not route, a look-alike, plain http and auth endpoints, sending nothing", async () => {
+  // the whole oidc host is routed here: its token endpoint is refused for being an auth endpoint
+  const { home } = await libHome(server, { routes: [...routed(), { host: "api.example.test" }, { host: `127.0.0.1:${server.port}` }] });
+  const a = new Authsome({ home });
+  server.resetCounters();
+  recorder.requests.length = 0;
+  const refused = [
+    `http://localhost:${recorder.port}/v1`, // the very same server, under a name that is not routed
+    `http://127.0.0.1:${recorder.port + 1}/v1`, // another port
+    `http://127.0.0.1.evil.test:${recorder.port}/v1`,
+    "https://api.example.test.evil.test/v1",
+    "https://evil-api.example.test/v1",
+    "http://api.example.test/v1", // a routed host, but not over https
+    server.tokenEndpoint, // never a credential to the token endpoint
+    server.revocationEndpoint,
+  ];
+  for (const url of refused) {
+    await assert.rejects(a.fetch(PROVIDER, url), (err: unknown) => {
+      assert.ok(err instanceof UsageError, url);
+      assert.equal(err.exitCode, 2);
+      assert.match(err.message, /refusing to send the credential of "localidp"/);
+      assert.match(err.hint ?? "", /its routes: 127\.0\.0\.1:\d+\/me/);
+      return true;
+    });
+  }
+  assert.equal(recorder.requests.length, 0, "nothing reached the server");
+  assert.equal(server.tokenRequests(), 0, "not even a refresh");
+  await a.close();
+});
+
+test("redirects: the credential follows to routed URLs only", async () => {
+  const { home } = await libHome(server, { routes: routed(), valid: true });
+  const a = new Authsome({ home });
+  recorder.requests.length = 0;
+  const away = await a.fetch(PROVIDER, `${recorder.origin}/redirect-away`, { headers: { "x-mine": "1" } });
+  assert.equal(away.status, 200);
+  const [first, landed] = recorder.requests;
+  assert.ok(first!.headers.authorization?.startsWith("Bearer "));
+  assert.equal(landed!.url, "/landed");
+  assert.equal(landed!.host, `localhost:${recorder.port}`);
+  assert.equal(landed!.headers.authorization, undefined, "no credential to a host that is not routed");
+
+  recorder.requests.length = 0;
+  const home307 = await a.fetch(PROVIDER, `${recorder.origin}/redirect-home`, { method: "POST", body: "payload" });
+  assert.equal(home307.status, 200);
+  assert.equal(recorder.requests[1]!.url, "/landed-home");
+  assert.equal(recorder.requests[1]!.body, "payload");
+  assert.equal(recorder.requests[1]!.headers.authorization, recorder.requests[0]!.headers.authorization);
+
+  const manual = await a.fetch(PROVIDER, `${recorder.origin}/redirect-away`, { redirect: "manual" });
+  assert.equal(manual.status, 302);
+  await a.close();
+});
+
+test("a 401 is answered by one refresh and one retry with the same body; a stream body is not retried", async () => {
+  const { home, record } = await libHome(server, { routes: routed(), valid: true });
+  const a = new Authsome({ home });
+  server.resetCounters();
+  recorder.requests.length = 0;
+  answers.push(401);
+  const res = await a.fetch(PROVIDER, `${recorder.origin}/retry`, { method: "POST", body: new URLSearchParams({ q: "1 2" }) });
+  assert.equal(res.status, 200);
+  assert.equal(server.tokenRequests("refresh_token"), 1, "one forced refresh of an unexpired token");
+  const [rejected, retried] = recorder.requests;
+  assert.equal(rejected!.headers.authorization, `Bearer ${record!.access_token}`);
+  assert.notEqual(retried!.headers.authorization, rejected!.headers.authorization);
+  assert.equal(retried!.body, "q=1+2");
+  assert.equal(retried!.body, rejected!.body);
+  assert.match(retried!.headers["content-type"] ?? "", /^application\/x-www-form-urlencoded/);
+  // the refreshed token is in the store, for the CLI too
+  assert.equal(`Bearer ${(await cliAsync(["get", PROVIDER, "--field", "access_token", "--show-secret"], { home })).stdout.trim()}`, retried!.headers.authorization);
+
+  // a second 401 after the retry is the caller's answer: no loop
+  answers.push(401, 401);
+  const twice = await a.fetch(PROVIDER, `${recorder.origin}/retry`);
+  assert.equal(twice.status, 401);
+  assert.equal(server.tokenRequests("refresh_token"), 2);
+
+  // a stream can be sent only once: the 401 comes back as it is
+  recorder.requests.length = 0;
+  answers.push(401);
+  const stream = new ReadableStream<Uint8Array>({
+    start(c) {
+      c.enqueue(new TextEncoder().encode("once"));
+      c.close();
+    },
+  });
+  const streamed = await a.fetch(PROVIDER, `${recorder.origin}/stream`, { method: "POST", body: stream, duplex: "half" } as RequestInit);
+  assert.equal(streamed.status, 401);
+  assert.equal(recorder.requests.length, 1);
+  assert.equal(server.tokenRequests("refresh_token"), 2, "no refresh for a request that cannot be retried");
+  await a.close();
+});
+
+test("getAuthHeaders: API-key header with the definition's extra headers", async () => {
+  const { home } = await libHome(server, { connected: false });
+  const a = new Authsome({ home });
+  await a.registerProvider({
+    schema_version: 1,
+    name: "keyed",
+    display_name: "Keyed",
+    auth_type: "api_key",
+    flow: "api_key",
+    api_key: { header_name: "X-Api-Key", header_prefix: "", env: "KEYED_KEY" },
+    headers: { "Api-Version": "2024-01" },
+    routes: [{ host: `127.0.0.1:${recorder.port}` }],
+  });
+  await a.login("keyed", { ask: async () => ({ api_key: "key-123" }) });
+  assert.deepEqual(await a.getAuthHeaders("keyed", { url: `${recorder.origin}/x` }), { "Api-Version": "2024-01", "X-Api-Key": "key-123" });
+  recorder.requests.length = 0;
+  await a.fetch("keyed", `${recorder.origin}/x`, { headers: { "x-api-key": "placeholder" } });
+  assert.equal(recorder.requests[0]!.headers["x-api-key"], "key-123");
+  assert.equal(recorder.requests[0]!.headers["api-version"], "2024-01");
+  assert.equal(recorder.requests[0]!.headers.authorization, undefined);
+  await a.close();
+});
+
+test("getAuthHeaders: an OAuth 1.0a connection gets a signature of exactly this request", async () => {
+  const { home } = await libHome(server, { connected: false });
+  const connections = openConnections(home);
+  await connections.saveClient("x", { client_id: "consumer-key", client_secret: "consumer-secret" });
+  await connections.save(
+    newConnection({ provider: "x", profile: "default", connection_name: "oauth1", auth_type: "oauth1", access_token: "token-1", token_secret: "token-secret-1" }),
+  );
+  connections.vault.close();
+  const a = new Authsome({ home });
+  const url = "https://api.x.com/1.1/statuses/update.json?include_entities=true";
+  const form = new URLSearchParams({ status: "Hello Ladies + Gentlemen" });
+  const { Authorization: header } = await a.getAuthHeaders("x", { method: "post", url, body: form, connection: "oauth1" });
+  assert.match(header!, /^OAuth /);
+  const params = Object.fromEntries([...header!.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, decodeURIComponent(m[2]!)]));
+  assert.equal(params.oauth_consumer_key, "consumer-key");
+  assert.equal(params.oauth_token, "token-1");
+  const again = signOAuth1Request({
+    method: "POST",
+    url,
+    form,
+    consumerKey: "consumer-key",
+    consumerSecret: "consumer-secret",
+    token: "token-1",
+    tokenSecret: "token-secret-1",
+    nonce: params.oauth_nonce!,
+    timestamp: params.oauth_timestamp!,
+  });
+  assert.equal(header, again, "the same signature the exported signer computes");
+  // another URL, another signature; and the oauth1 connection is refused for a look-alike host
+  const other = await a.getAuthHeaders("x", { url: "https://api.x.com/1.1/account/verify_credentials.json", connection: "oauth1" });
+  assert.notEqual(other.Authorization, header);
+  await assert.rejects(a.fetch("x", "https://api.x.com.evil.test/1.1/statuses/update.json", {}, { connection: "oauth1" }), UsageError);
+  await assert.rejects(a.fetch("x", "https://api.x.com/2/users/me", {}, { connection: "oauth1" }), UsageError, "an oauth2-only route does not take the OAuth 1.0a credential");
+  await a.close();
+});

@@ -1,0 +1,228 @@
+// The library and the CLI on one store: log in with either, use with the other, sign out alike.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ACCOUNT_ID, CLIENTS, startOidcServer, type OidcServer } from "../peers/oidc.js";
+import { cliAsync } from "../helpers.js";
+import { recordingBrowser } from "../auth/login-fixtures.js";
+import { freePort, libHome, PROVIDER } from "./fixtures.js";
+import { Authsome, AuthenticationError, CredentialMissingError, UsageError, type DeviceCodePrompt } from "../../src/index.js";
+
+let server: OidcServer;
+let port: number;
+let redirect: string;
+before(async () => {
+  // a port of our own: the CLI's login tests use the default one, possibly at the same time
+  port = await freePort();
+  redirect = `http://127.0.0.1:${port}/auth/callback/oauth`;
+  server = await startOidcServer({ redirectUris: [redirect] });
+});
+after(async () => {
+  await server.close();
+});
+
+const clientEnv = { LOCALIDP_CLIENT_ID: CLIENTS.basic.clientId, LOCALIDP_CLIENT_SECRET: CLIENTS.basic.clientSecret };
+const getToken = ["get", PROVIDER, "--field", "access_token", "--show-secret"];
+
+function auditLines(home: string): Array<Record<string, unknown>> {
+  const path = join(home, "audit.log");
+  if (!existsSync(path)) return [];
+  return readFileSync(path, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** Completes a PKCE login whose authorize URL a program was handed. */
+async function approve(url: string): Promise<void> {
+  const callback = await server.authorize(url, redirect);
+  await fetch(callback);
+}
+
+test("logged in with the CLI, used with the library: token, headers, fetch, listing", async () => {
+  const { home } = await libHome(server, { connected: false });
+  const browser = recordingBrowser();
+  const running = cliAsync(["login", PROVIDER, "--port", String(port), "--timeout", "30"], { home, env: { ...clientEnv, BROWSER: browser.command, DISPLAY: undefined } });
+  await approve(await browser.url());
+  const r = await running;
+  assert.equal(r.code, 0, r.stderr);
+  const cliToken = (await cliAsync(getToken, { home })).stdout.trim();
+
+  const a = new Authsome({ home });
+  try {
+    assert.equal(await a.getAccessToken(PROVIDER), cliToken);
+    assert.deepEqual(await a.getAuthHeaders(PROVIDER, { method: "GET", url: server.userinfoEndpoint }), { Authorization: `Bearer ${cliToken}` });
+    const res = await a.fetch(PROVIDER, server.userinfoEndpoint);
+    assert.equal(res.status, 200);
+    assert.equal(((await res.json()) as { sub: string }).sub, ACCOUNT_ID);
+
+    const listed = await a.listConnections();
+    assert.equal(listed.length, 1);
+    assert.deepEqual({ ...listed[0], expires_at: undefined, scopes: undefined }, {
+      provider: PROVIDER,
+      name: "default",
+      default: true,
+      status: "connected",
+      auth_type: "oauth2",
+      account: { id: ACCOUNT_ID, label: `${ACCOUNT_ID}@example.test` },
+      expires_at: undefined,
+      scopes: undefined,
+    });
+    const shown = await a.getConnection(PROVIDER);
+    assert.equal(shown.access_token, "********");
+    assert.equal(shown.refresh_token, "********");
+    assert.equal(JSON.stringify(shown).includes(cliToken), false);
+    const cliShown = JSON.parse((await cliAsync(["get", PROVIDER, "--json"], { home })).stdout) as Record<string, unknown>;
+    assert.deepEqual(shown, cliShown, "getConnection is what `get --json` shows");
+
+    assert.equal(await a.export(PROVIDER, "shell"), (await cliAsync(["export", PROVIDER, "--format", "shell"], { home })).stdout.trimEnd());
+    const events = auditLines(home).map((l) => l.event);
+    assert.ok(events.includes("secret_read") && events.includes("export"), "the library's reads are audited as the CLI's");
+  } finally {
+    await a.close();
+  }
+});
+
+test("logged in with the library (PKCE, program-driven), used with the CLI", async () => {
+  const { home } = await libHome(server, { connected: false });
+  const a = new Authsome({ home, env: { ...process.env, ...clientEnv } });
+  const progress: string[] = [];
+  let shownUrl = "";
+  const summary = await a.login(PROVIDER, {
+    port,
+    timeoutMs: 30_000,
+    onProgress: (m) => progress.push(m),
+    onAuthorizeUrl: (url) => {
+      shownUrl = url;
+      void approve(url); // the person approves in their browser; the callback server gets the code
+    },
+  });
+  await a.close();
+  assert.equal(new URL(shownUrl).searchParams.get("code_challenge_method"), "S256");
+  assert.equal(new URL(shownUrl).searchParams.get("redirect_uri"), redirect);
+  assert.deepEqual({ ...summary, expires_at: undefined }, {
+    status: "connected",
+    provider: PROVIDER,
+    connection: "default",
+    profile: "default",
+    flow: "pkce",
+    account: { id: ACCOUNT_ID, label: `${ACCOUNT_ID}@example.test` },
+    scopes: summary.scopes,
+    expires_at: undefined,
+  });
+  const got = await cliAsync(getToken, { home });
+  assert.equal(got.code, 0, got.stderr);
+  const token = got.stdout.trim();
+  assert.equal((await server.introspect(token)).active, true);
+  assert.equal(JSON.stringify(summary).includes(token), false, "the summary carries no secret");
+  assert.equal(JSON.stringify(progress).includes(token), false);
+  assert.ok(auditLines(home).some((l) => l.event === "login" && l.provider === PROVIDER && l.flow === "pkce"));
+
+  // a connected connection is replaced only with force, as with the CLI
+  const b = new Authsome({ home, env: { ...process.env, ...clientEnv } });
+  await assert.rejects(b.login(PROVIDER, { port, onAuthorizeUrl: () => {} }), (err: unknown) => err instanceof UsageError && /already has a connected connection/.test(err.message));
+  await b.close();
+});
+
+test("device code login through onDeviceCode; cancelling a login with a signal stores nothing", async () => {
+  const { home } = await libHome(server, { connected: false });
+  const env = { ...process.env, ...clientEnv, AUTHSOME_DEVICE_POLL_INTERVAL_MS: "100" };
+  const a = new Authsome({ home, env });
+  await assert.rejects(a.login(PROVIDER, { flow: "device_code" }), UsageError, "the code must be shown somewhere");
+  let prompt: DeviceCodePrompt | undefined;
+  const summary = await a.login(PROVIDER, {
+    flow: "device_code",
+    connection: "device",
+    timeoutMs: 30_000,
+    onDeviceCode: (p) => {
+      prompt = p;
+      void server.approveDeviceCode(p.userCode);
+    },
+  });
+  assert.ok(prompt?.verificationUri.startsWith(server.issuer));
+  assert.equal(summary.connection, "device");
+  assert.equal(summary.flow, "device_code");
+  const got = await cliAsync([...getToken, "--connection", "device"], { home });
+  assert.equal(got.code, 0, got.stderr);
+  assert.equal(got.stdout.trim(), await a.getAccessToken(PROVIDER, "device"));
+
+  const abort = new AbortController();
+  const cancelled = a.login(PROVIDER, { connection: "cancelled", port, timeoutMs: 30_000, signal: abort.signal, onAuthorizeUrl: () => abort.abort() });
+  await assert.rejects(cancelled, (err: unknown) => err instanceof AuthenticationError && err.exitCode === 4 && /cancelled/.test(err.message));
+  assert.deepEqual((await a.listConnections(PROVIDER)).map((c) => c.name), ["device"]);
+  await a.close();
+});
+
+test("API key login: from `ask`, else the environment, else exit code 5", async () => {
+  const { home } = await libHome(server, { connected: false });
+  const env = { ...process.env };
+  delete env.OPENAI_API_KEY;
+  const a = new Authsome({ home, env });
+  await assert.rejects(a.login("openai"), (err: unknown) => err instanceof CredentialMissingError && err.exitCode === 5 && /OPENAI_API_KEY/.test(err.message));
+  const key = "sk-test-" + "a".repeat(40);
+  const asked: string[] = [];
+  const summary = await a.login("openai", {
+    ask: async (request) => {
+      asked.push(...request.fields.map((f) => `${f.name}:${f.secret}`));
+      return { api_key: key };
+    },
+  });
+  assert.deepEqual(asked, ["api_key:true"]);
+  assert.deepEqual(summary, { status: "connected", provider: "openai", connection: "default", profile: "default", flow: "api_key" });
+  const got = await cliAsync(["get", "openai", "--field", "api_key", "--show-secret"], { home });
+  assert.equal(got.stdout.trim(), key);
+  const headers = await a.getAuthHeaders("openai", { url: "https://api.openai.com/v1/models" });
+  assert.equal(headers.Authorization, `Bearer ${key}`);
+  assert.equal(await a.getAccessToken("openai"), key);
+  await a.close();
+});
+
+test("logout, revoke and remove behave as the CLI's", async () => {
+  const { home, record } = await libHome(server, { valid: true });
+  const a = new Authsome({ home });
+  const out = await a.logout(PROVIDER);
+  assert.deepEqual(out, { status: "logged_out", provider: PROVIDER, connection: "default", profile: "default", revoked_remotely: true, warnings: [] });
+  assert.equal((await server.introspect(record!.refresh_token!)).active, false, "revoked at the provider");
+  assert.equal((await cliAsync(getToken, { home })).code, 5);
+  await assert.rejects(a.logout(PROVIDER), (err: unknown) => err instanceof CredentialMissingError && err.exitCode === 5);
+  await a.close();
+
+  const second = await libHome(server, { valid: true });
+  const b = new Authsome({ home: second.home });
+  const revoked = await b.revoke(PROVIDER);
+  assert.deepEqual(revoked, { status: "revoked", provider: PROVIDER, profile: "default", connections: ["default"], client_credentials: true, revoked_remotely: true, warnings: [] });
+  assert.equal((await server.introspect(second.record!.access_token!)).active, false);
+  const cliAgain = await cliAsync(["revoke", PROVIDER], { home: second.home });
+  assert.equal(cliAgain.code, 5, "nothing left, for the CLI either");
+  await b.close();
+
+  const third = await libHome(server, { valid: true });
+  const c = new Authsome({ home: third.home });
+  assert.deepEqual(await c.remove(PROVIDER, { connection: "default" }), {
+    status: "removed",
+    provider: PROVIDER,
+    profile: "default",
+    connections: ["default"],
+    client_credentials: false,
+    definition: false,
+  });
+  assert.equal((await server.introspect(third.record!.access_token!)).active, true, "remove never calls the provider");
+  const all = await c.remove(PROVIDER);
+  assert.deepEqual(all, { status: "removed", provider: PROVIDER, profile: "default", connections: [], client_credentials: true, definition: true });
+  await assert.rejects(c.getProvider(PROVIDER), (err: unknown) => (err as { exitCode?: number }).exitCode === 3);
+  await c.close();
+  const events = auditLines(third.home).map((l) => l.event);
+  assert.deepEqual(events.filter((e) => e === "remove").length, 2);
+});
+
+test("profiles: the library reads the profile it is given, as --profile does", async () => {
+  const { home } = await libHome(server, { valid: true });
+  const created = await cliAsync(["profile", "create", "work"], { home });
+  assert.equal(created.code, 0, created.stderr);
+  const work = new Authsome({ home, profile: "work" });
+  assert.equal(work.profile, "work");
+  assert.deepEqual(await work.listConnections(), []);
+  await assert.rejects(work.getAccessToken(PROVIDER), CredentialMissingError);
+  await work.close();
+  const envProfile = new Authsome({ home, env: { ...process.env, AUTHSOME_PROFILE: "work" } });
+  assert.equal(envProfile.profile, "work");
+  await envProfile.close();
+});

@@ -1,0 +1,98 @@
+// The package as a program imports it: by name, from the built dist, with nothing opened.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { emptyHome, ROOT, SHARED } from "../helpers.js";
+import { runNode } from "./fixtures.js";
+import * as lib from "../../src/index.js";
+
+test("importing the package by name and constructing Authsome opens no store and loads no driver", async () => {
+  const home = emptyHome();
+  const script = `
+    import { createRequire } from "node:module";
+    import { Authsome } from "authsome";
+    const a = new Authsome();
+    const b = new Authsome({ home: process.env.OTHER_HOME, profile: "work" });
+    const loaded = Object.keys(createRequire(import.meta.url).cache).filter((k) => /better-sqlite3|fs-ext/.test(k));
+    console.log(JSON.stringify({ home: a.homeDir, other: b.homeDir, loaded }));
+  `;
+  const other = emptyHome();
+  const r = await runNode(["--input-type=module", "-e", script], { AUTHSOME_HOME: home, OTHER_HOME: other });
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { home: string; other: string; loaded: string[] };
+  assert.equal(out.home, home);
+  assert.equal(out.other, other);
+  assert.deepEqual(out.loaded, [], "the SQLite driver is loaded on first use only");
+  assert.equal(existsSync(home), false, "nothing was created");
+  assert.equal(existsSync(other), false);
+});
+
+test("reading providers of a missing home creates nothing; a missing connection is exit code 5", async () => {
+  const home = emptyHome();
+  const a = new lib.Authsome({ home });
+  const providers = await a.listProviders();
+  assert.ok(providers.some((p) => p.name === "github" && p.source === "bundled"));
+  assert.equal((await a.getProvider("openai")).auth_type, "api_key");
+  assert.deepEqual(await a.listConnections(), []);
+  await assert.rejects(a.getAccessToken("openai"), (err: unknown) => err instanceof lib.CredentialMissingError && err.exitCode === 5 && /authsome login openai/.test(err.hint ?? ""));
+  await a.close();
+  assert.equal(existsSync(home), false, "reads never create the home");
+});
+
+test("every error category is exported with the CLI's exit code", async () => {
+  const expected: Array<[new (m: string) => lib.AuthsomeError, number]> = [
+    [lib.AuthsomeError, 1],
+    [lib.UsageError, 2],
+    [lib.ProviderDefinitionError, 2],
+    [lib.ProviderNotFoundError, 3],
+    [lib.AuthenticationError, 4],
+    [lib.CredentialMissingError, 5],
+    [lib.RefreshError, 6],
+    [lib.StoreUnavailableError, 7],
+  ];
+  for (const [Cls, code] of expected) {
+    const err = new Cls("x");
+    assert.equal(err.exitCode, code, Cls.name);
+    assert.ok(err instanceof lib.AuthsomeError && err instanceof Error);
+  }
+  assert.deepEqual(lib.ExitCode, { ok: 0, generic: 1, usage: 2, providerNotFound: 3, authFailed: 4, credentialMissing: 5, refreshFailed: 6, storeUnavailable: 7 });
+  assert.ok(new lib.OAuthError("m", { endpoint: "e", error: "invalid_grant" }) instanceof lib.AuthenticationError);
+  const a = new lib.Authsome({ home: emptyHome() });
+  await assert.rejects(a.getProvider("no-such-provider"), (err: unknown) => err instanceof lib.ProviderNotFoundError && err.exitCode === 3 && err.code === "provider_not_found");
+  await assert.rejects(a.getProvider("../etc"), (err: unknown) => err instanceof lib.UsageError && err.exitCode === 2);
+  await assert.rejects(a.export("openai", "yaml" as never), lib.UsageError);
+  await assert.rejects(a.registerProvider({ name: "bad" }), (err: unknown) => err instanceof lib.ProviderDefinitionError && err.exitCode === 2);
+});
+
+test("signOAuth1Request is exported and matches the shared vectors", () => {
+  const { vectors } = JSON.parse(readFileSync(join(SHARED, "vectors/oauth1.json"), "utf8")) as {
+    vectors: Array<{ method: string; url: string; form: Record<string, string>; consumer_key: string; consumer_secret: string; token: string | null; token_secret: string; nonce: string; timestamp: string; oauth_version: "1.0" | null; extra_oauth_params?: Record<string, string>; signature: string }>;
+  };
+  for (const v of vectors.slice(0, 2)) {
+    const header = lib.signOAuth1Request({
+      method: v.method,
+      url: v.url,
+      form: v.form,
+      consumerKey: v.consumer_key,
+      consumerSecret: v.consumer_secret,
+      token: v.token,
+      tokenSecret: v.token_secret,
+      nonce: v.nonce,
+      timestamp: v.timestamp,
+      version: v.oauth_version,
+    });
+    assert.ok(header.includes(`oauth_signature="${encodeURIComponent(v.signature)}"`), header);
+  }
+});
+
+test("package.json points the package at dist with declarations, and the bin is unchanged", () => {
+  const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as Record<string, any>;
+  assert.equal(pkg.name, "authsome");
+  assert.equal(pkg.type, "module");
+  assert.equal(pkg.exports["."].import, "./dist/index.js");
+  assert.equal(pkg.exports["."].types, "./dist/index.d.ts");
+  assert.equal(pkg.bin.authsome, "bin/authsome.js");
+  assert.ok(existsSync(join(ROOT, "dist/index.d.ts")), "npm run build writes the declarations");
+  assert.match(readFileSync(join(ROOT, "dist/lib/authsome.d.ts"), "utf8"), /getAuthHeaders\(provider: string/);
+});

@@ -1,0 +1,194 @@
+// A local HTTPS server that stands in for real services (api.openai.com, api.x.com, ...): its own
+// CA (made with the openssl CLI, independent of the proxy's code), one certificate for every
+// host name it serves, and a log of what each request carried. Also: server-sent events,
+// redirects, sized bodies, a WebSocket echo and an optional per-request authorizer.
+import { execFileSync, spawn } from "node:child_process";
+import { once } from "node:events";
+import { readFileSync, writeFileSync } from "node:fs";
+import https from "node:https";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { TLSSocket } from "node:tls";
+import { join } from "node:path";
+import { WebSocketServer } from "ws";
+import { tempDir } from "../helpers.js";
+
+export interface Recorded {
+  /** The SNI name the client sent. */
+  sni: string | undefined;
+  host: string | undefined;
+  method: string;
+  path: string;
+  headers: IncomingMessage["headers"];
+  body: string;
+  /** True when the TLS client presented a certificate (only the child's own handshake can). */
+  clientCert: boolean;
+  websocket?: boolean;
+}
+
+export interface TlsPeer {
+  port: number;
+  /** PEM file of the peer's CA (for --upstream-ca and for clients that talk to it directly). */
+  caFile: string;
+  /** A client certificate and key signed by the peer CA (to prove a handshake is the child's own). */
+  clientCertFile: string;
+  clientKeyFile: string;
+  requests: Recorded[];
+  clear(): void;
+  close(): Promise<void>;
+}
+
+export interface TlsPeerOptions {
+  hosts: string[];
+  /** Returns a status to refuse a request with (401), or undefined to serve it. */
+  authorize?: (req: IncomingMessage) => number | undefined | Promise<number | undefined>;
+  /** Serve the bare repositories under this directory at /git/ (git's smart HTTP, via git http-backend). */
+  gitRoot?: string;
+}
+
+/** git's smart HTTP through `git http-backend` (CGI). */
+function gitBackend(root: string, req: IncomingMessage, body: Buffer, res: ServerResponse, url: URL): void {
+  const child = spawn("git", ["http-backend"], {
+    env: {
+      PATH: process.env.PATH,
+      GIT_PROJECT_ROOT: root,
+      GIT_HTTP_EXPORT_ALL: "1",
+      PATH_INFO: url.pathname.slice("/git".length),
+      QUERY_STRING: url.search.slice(1),
+      REQUEST_METHOD: req.method ?? "GET",
+      CONTENT_TYPE: req.headers["content-type"] ?? "",
+      CONTENT_LENGTH: String(body.length),
+      HTTP_CONTENT_ENCODING: req.headers["content-encoding"] ?? "",
+      GIT_PROTOCOL: String(req.headers["git-protocol"] ?? ""),
+    },
+  });
+  const out: Buffer[] = [];
+  child.stdout.on("data", (c: Buffer) => out.push(c));
+  child.on("close", () => {
+    const all = Buffer.concat(out);
+    const end = all.indexOf("\r\n\r\n");
+    const head = all.subarray(0, end).toString("latin1").split("\r\n");
+    let status = 200;
+    const headers: Record<string, string> = {};
+    for (const line of head) {
+      const i = line.indexOf(":");
+      const name = line.slice(0, i).trim();
+      const value = line.slice(i + 1).trim();
+      if (name.toLowerCase() === "status") status = Number(value.split(" ")[0]);
+      else if (name) headers[name] = value;
+    }
+    res.writeHead(status, headers);
+    res.end(all.subarray(end + 4));
+  });
+  child.stdin.end(body);
+}
+
+function openssl(args: string[], cwd: string): void {
+  execFileSync("openssl", args, { cwd, stdio: "ignore" });
+}
+
+/** CA, server certificate (every host as a SAN) and client certificate, with the openssl CLI. */
+export function makeCertificates(hosts: string[]): { dir: string; ca: string; cert: string; key: string; clientCert: string; clientKey: string } {
+  const dir = tempDir("authsome-peer-ca-");
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+  openssl(["req", "-x509", ...ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=authsome test peer CA",
+    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"], dir);
+  const san = hosts.map((h) => (/^[\d.]+$/.test(h) ? `IP:${h}` : `DNS:${h}`)).join(",");
+  writeFileSync(join(dir, "server.ext"), `subjectAltName=${san}\nbasicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n`);
+  openssl(["req", ...ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=authsome test peer"], dir);
+  openssl(["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "server.ext"], dir);
+  writeFileSync(join(dir, "client.ext"), "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n");
+  openssl(["req", ...ec, "-keyout", "client.key", "-out", "client.csr", "-subj", "/CN=authsome test child"], dir);
+  openssl(["x509", "-req", "-in", "client.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "client.pem", "-days", "2", "-extfile", "client.ext"], dir);
+  return { dir, ca: join(dir, "ca.pem"), cert: join(dir, "server.pem"), key: join(dir, "server.key"), clientCert: join(dir, "client.pem"), clientKey: join(dir, "client.key") };
+}
+
+function record(req: IncomingMessage, body: string, websocket = false): Recorded {
+  const socket = req.socket as TLSSocket;
+  const peer = socket.getPeerCertificate?.();
+  return {
+    sni: (socket as TLSSocket & { servername?: string | false }).servername || undefined,
+    host: req.headers.host,
+    method: req.method ?? "GET",
+    path: req.url ?? "/",
+    headers: req.headers,
+    body,
+    clientCert: Boolean(peer && Object.keys(peer).length > 0),
+    ...(websocket ? { websocket } : {}),
+  };
+}
+
+async function serve(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  if (url.pathname === "/sse") {
+    const n = Number(url.searchParams.get("n") ?? 5);
+    const interval = Number(url.searchParams.get("interval") ?? 200);
+    res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-cache" });
+    for (let i = 0; i < n; i++) {
+      res.write(`id: ${i}\ndata: ${Date.now()}\n\n`);
+      await new Promise((r) => setTimeout(r, interval));
+    }
+    return void res.end();
+  }
+  if (url.pathname === "/redirect") {
+    res.writeHead(302, { Location: url.searchParams.get("to") ?? "/" });
+    return void res.end();
+  }
+  if (url.pathname === "/bytes") {
+    const n = Number(url.searchParams.get("n") ?? 1024);
+    res.writeHead(200, { "Content-Type": "application/octet-stream", "Content-Length": n });
+    return void res.end(Buffer.alloc(n, 97));
+  }
+  const text = JSON.stringify({ ok: true, host: req.headers.host, path: url.pathname });
+  res.writeHead(200, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text), "X-Peer": "tls-server", "Set-Cookie": ["a=1", "b=2"] });
+  res.end(text);
+}
+
+export async function startTlsPeer(options: TlsPeerOptions): Promise<TlsPeer> {
+  const certs = makeCertificates(options.hosts);
+  const requests: Recorded[] = [];
+  const server = https.createServer({
+    key: readFileSync(certs.key),
+    cert: readFileSync(certs.cert),
+    requestCert: true,
+    rejectUnauthorized: false,
+    keepAlive: true,
+  });
+  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", async () => {
+      const raw = Buffer.concat(chunks);
+      requests.push(record(req, raw.toString("utf8")));
+      const url = new URL(req.url ?? "/", "https://peer");
+      const refuse = await options.authorize?.(req);
+      if (refuse) {
+        res.writeHead(refuse, { "Content-Type": "application/json", "WWW-Authenticate": 'Bearer error="invalid_token"' });
+        return void res.end(JSON.stringify({ error: "invalid_token" }));
+      }
+      if (options.gitRoot && url.pathname.startsWith("/git/")) return gitBackend(options.gitRoot, req, raw, res, url);
+      await serve(req, res, url);
+    });
+  });
+  const wss = new WebSocketServer({ noServer: true });
+  server.on("upgrade", async (req: IncomingMessage, socket, head) => {
+    requests.push(record(req, "", true));
+    const refuse = await options.authorize?.(req);
+    if (refuse) return void socket.end(`HTTP/1.1 ${refuse} Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+    wss.handleUpgrade(req, socket, head, (ws) => ws.on("message", (data, binary) => ws.send(data, { binary })));
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  return {
+    port: (server.address() as AddressInfo).port,
+    caFile: certs.ca,
+    clientCertFile: certs.clientCert,
+    clientKeyFile: certs.clientKey,
+    requests,
+    clear: () => void requests.splice(0),
+    close: async () => {
+      wss.close();
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}

