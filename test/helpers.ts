@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from "node:child_process";
-import { chmodSync, cpSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -104,4 +104,10 @@ export function snapshot(dir: string): Map<string, string> {
   };
   walk(dir);
   return out;
+}
+
+/** Writes a user provider definition into a home, as `register` would leave it. */
+export function writeProvider(home: string, definition: Record<string, unknown>): void {
+  mkdirSync(join(home, "providers"), { recursive: true, mode: 0o700 });
+  writeFileSync(join(home, "providers", `${String(definition.name)}.json`), JSON.stringify(definition));
 }

@@ -4,10 +4,8 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { startOidcServer, type OidcServer } from "../peers/oidc.js";
-import { cliAsync, emptyHome } from "../helpers.js";
+import { cliAsync, emptyHome, writeProvider } from "../helpers.js";
 import { recordingBrowser } from "./login-fixtures.js";
 import { authorizationServerMetadataUrls, resourceMetadataHint, wellKnownUrl } from "../../src/auth/discovery.js";
 
@@ -43,29 +41,10 @@ after(async () => {
   await server?.close();
 });
 
-function homeWithMcpProvider(): string {
+/** A home with a dcr_pkce provider whose oauth section is `oauth`. */
+function homeWithMcpProvider(oauth: Record<string, unknown>): string {
   const home = emptyHome();
-  mkdirSync(join(home, "providers"), { recursive: true, mode: 0o700 });
-  writeFileSync(
-    join(home, "providers", "mcpdemo.json"),
-    JSON.stringify({
-      schema_version: 1,
-      name: "mcpdemo",
-      display_name: "MCP demo",
-      auth_type: "oauth2",
-      flow: "dcr_pkce",
-      oauth: {
-        // deliberately wrong: only discovery can find the real endpoints
-        authorization_url: "http://127.0.0.1:9/authorize",
-        token_url: "http://127.0.0.1:9/token",
-        resource_url: resourceUrl,
-        scopes: ["openid", "offline_access"],
-        supports_dcr: true,
-      },
-      identity: { url: server.userinfoEndpoint, id_path: "sub" },
-      routes: [{ host: "127.0.0.1" }],
-    }),
-  );
+  writeProvider(home, { schema_version: 1, name: "mcpdemo", display_name: "MCP demo", auth_type: "oauth2", flow: "dcr_pkce", routes: [{ host: "127.0.0.1" }], oauth });
   return home;
 }
 
@@ -80,7 +59,14 @@ async function dcrLogin(home: string, extra: string[] = []): Promise<URL> {
 }
 
 test("dcr_pkce discovers through the resource's 401 hint, registers a client for the exact redirect URI, and the token works", async () => {
-  const home = homeWithMcpProvider();
+  const home = homeWithMcpProvider({
+    // deliberately wrong: only discovery can find the real endpoints
+    authorization_url: "http://127.0.0.1:9/authorize",
+    token_url: "http://127.0.0.1:9/token",
+    resource_url: resourceUrl,
+    scopes: ["openid", "offline_access"],
+    supports_dcr: true,
+  });
   resourceHits.length = 0;
   const authorize = await dcrLogin(home);
   assert.deepEqual(resourceHits.slice(0, 2), ["/mcp", "/.well-known/oauth-protected-resource/mcp"], "the 401's resource_metadata hint was followed");
@@ -115,19 +101,7 @@ test("dcr_pkce discovers through the resource's 401 hint, registers a client for
 });
 
 test("dcr_pkce with a resource that publishes nothing falls back to the issuer's OpenID discovery", async () => {
-  const home = emptyHome();
-  mkdirSync(join(home, "providers"), { recursive: true, mode: 0o700 });
-  writeFileSync(
-    join(home, "providers", "mcpdemo.json"),
-    JSON.stringify({
-      schema_version: 1,
-      name: "mcpdemo",
-      display_name: "MCP demo",
-      auth_type: "oauth2",
-      flow: "dcr_pkce",
-      oauth: { authorization_url: `${server.issuer}/auth`, token_url: `${server.issuer}/token`, issuer: server.issuer, scopes: ["openid"], supports_dcr: true },
-    }),
-  );
+  const home = homeWithMcpProvider({ authorization_url: `${server.issuer}/auth`, token_url: `${server.issuer}/token`, issuer: server.issuer, scopes: ["openid"], supports_dcr: true });
   const authorize = await dcrLogin(home);
   assert.equal(authorize.pathname, new URL(server.authorizationEndpoint).pathname);
   const token = (await cliAsync(["get", "mcpdemo", "--field", "access_token", "--show-secret"], { home })).stdout.trim();

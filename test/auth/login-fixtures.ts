@@ -1,38 +1,28 @@
 // Shared set-up for the login tests: a user provider definition for the local oidc peer,
 // and a BROWSER program that only writes the URL it was given to a file.
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { OidcServer } from "../peers/oidc.js";
 import assert from "node:assert/strict";
-import { cliAsync, emptyHome, tempDir } from "../helpers.js";
+import { cliAsync, emptyHome, tempDir, writeProvider } from "../helpers.js";
+import { localIdpDefinition } from "./oidc-home.js";
 
 export function homeWithProvider(server: OidcServer, oauth: Record<string, unknown> = {}): string {
   const home = emptyHome();
-  mkdirSync(join(home, "providers"), { recursive: true, mode: 0o700 });
-  writeFileSync(
-    join(home, "providers", "localidp.json"),
-    JSON.stringify({
-      schema_version: 1,
-      name: "localidp",
-      display_name: "Local IdP",
-      auth_type: "oauth2",
-      flow: "pkce",
-      flows: ["device_code"],
-      oauth: {
-        authorization_url: server.authorizationEndpoint,
-        token_url: server.tokenEndpoint,
-        revocation_url: server.revocationEndpoint,
+  writeProvider(
+    home,
+    localIdpDefinition(
+      server,
+      {
         device_authorization_url: server.deviceAuthorizationEndpoint,
         scopes: ["openid", "offline_access", "profile"],
-        client_auth_method: "client_secret_basic",
         client_id_env: "LOCALIDP_CLIENT_ID",
         client_secret_env: "LOCALIDP_CLIENT_SECRET",
         ...oauth,
       },
-      identity: { url: server.userinfoEndpoint, id_path: "sub", label_path: "email" },
-      routes: [{ host: "127.0.0.1" }],
-    }),
+      { flows: ["device_code"], identity: { url: server.userinfoEndpoint, id_path: "sub", label_path: "email" } },
+    ),
   );
   return home;
 }

@@ -1,15 +1,13 @@
 // A temp home with a user-registered provider ("localidp") pointing at the local oidc-provider
 // peer, its client credentials, and a logged-in connection. Shared by the OAuth tests.
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { Home } from "../../src/home/home.js";
 import { Connections } from "../../src/vault/connections.js";
 import { Vault } from "../../src/vault/store.js";
 import { newConnection, type ConnectionRecord } from "../../src/vault/records.js";
 import { tokenRequest } from "../../src/auth/token-client.js";
 import { CLIENTS, type OidcServer } from "../peers/oidc.js";
-import { emptyHome } from "../helpers.js";
+import { emptyHome, writeProvider } from "../helpers.js";
 
 export const PROVIDER = "localidp";
 
@@ -39,30 +37,37 @@ export async function freshConnection(server: OidcServer, connection = "default"
   });
 }
 
+/**
+ * The "localidp" provider definition, pointing at the oidc peer: the one most OAuth tests log in
+ * to. `oauth` and `rest` override its parts.
+ */
+export function localIdpDefinition(server: OidcServer, oauth: Record<string, unknown> = {}, rest: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    schema_version: 1,
+    name: PROVIDER,
+    display_name: "Local IdP",
+    auth_type: "oauth2",
+    flow: "pkce",
+    oauth: {
+      authorization_url: server.authorizationEndpoint,
+      token_url: server.tokenEndpoint,
+      revocation_url: server.revocationEndpoint,
+      scopes: ["openid", "offline_access"],
+      client_auth_method: "client_secret_basic",
+      ...oauth,
+    },
+    routes: [{ host: "127.0.0.1" }],
+    ...rest,
+  };
+}
+
 /** A home with the provider, its client, and a logged-in connection whose token has expired. */
 export async function homeWithExpiredToken(server: OidcServer, opts: { revocationUrl?: string | null } = {}): Promise<{ home: string; record: ConnectionRecord }> {
   const home = emptyHome();
-  mkdirSync(join(home, "providers"), { recursive: true, mode: 0o700 });
   const revocation = opts.revocationUrl === undefined ? server.revocationEndpoint : opts.revocationUrl;
-  writeFileSync(
-    join(home, "providers", `${PROVIDER}.json`),
-    JSON.stringify({
-      schema_version: 1,
-      name: PROVIDER,
-      display_name: "Local IdP",
-      auth_type: "oauth2",
-      flow: "pkce",
-      oauth: {
-        authorization_url: server.authorizationEndpoint,
-        token_url: server.tokenEndpoint,
-        ...(revocation ? { revocation_url: revocation } : {}),
-        scopes: ["openid", "offline_access"],
-        client_auth_method: "client_secret_basic",
-        rotates_refresh_token: true,
-      },
-      export: { env: { access_token: "LOCALIDP_ACCESS_TOKEN" } },
-      routes: [{ host: "127.0.0.1" }],
-    }),
+  writeProvider(
+    home,
+    localIdpDefinition(server, { revocation_url: revocation ?? undefined, rotates_refresh_token: true }, { export: { env: { access_token: "LOCALIDP_ACCESS_TOKEN" } } }),
   );
   const record = await freshConnection(server);
   const connections = openConnections(home);

@@ -3,12 +3,10 @@
 import { spawn } from "node:child_process";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import type { OidcServer } from "../peers/oidc.js";
 import { CLIENTS } from "../peers/oidc.js";
-import { emptyHome, ROOT } from "../helpers.js";
-import { freshConnection, openConnections, PROVIDER } from "../auth/oidc-home.js";
+import { emptyHome, ROOT, writeProvider } from "../helpers.js";
+import { freshConnection, localIdpDefinition, openConnections, PROVIDER } from "../auth/oidc-home.js";
 import type { ConnectionRecord } from "../../src/vault/records.js";
 
 export { PROVIDER };
@@ -69,31 +67,24 @@ export interface LibHomeOptions {
 /** A home with "localidp" (the oidc peer), its client, and (by default) a connection with an expired token. */
 export async function libHome(server: OidcServer, opts: LibHomeOptions = {}): Promise<{ home: string; record?: ConnectionRecord }> {
   const home = emptyHome();
-  mkdirSync(join(home, "providers"), { recursive: true, mode: 0o700 });
-  writeFileSync(
-    join(home, "providers", `${PROVIDER}.json`),
-    JSON.stringify({
-      schema_version: 1,
-      name: PROVIDER,
-      display_name: "Local IdP",
-      auth_type: "oauth2",
-      flow: "pkce",
-      flows: ["device_code"],
-      oauth: {
-        authorization_url: server.authorizationEndpoint,
-        token_url: server.tokenEndpoint,
-        revocation_url: server.revocationEndpoint,
+  writeProvider(
+    home,
+    localIdpDefinition(
+      server,
+      {
         device_authorization_url: server.deviceAuthorizationEndpoint,
         scopes: ["openid", "offline_access", "profile", "email"],
-        client_auth_method: "client_secret_basic",
         client_id_env: "LOCALIDP_CLIENT_ID",
         client_secret_env: "LOCALIDP_CLIENT_SECRET",
         rotates_refresh_token: true,
       },
-      identity: { url: server.userinfoEndpoint, id_path: "sub", label_path: "email" },
-      export: { env: { access_token: "LOCALIDP_ACCESS_TOKEN" } },
-      routes: [{ host: `127.0.0.1:${server.port}`, path_prefix: "/me" }, ...(opts.routes ?? [])],
-    }),
+      {
+        flows: ["device_code"],
+        identity: { url: server.userinfoEndpoint, id_path: "sub", label_path: "email" },
+        export: { env: { access_token: "LOCALIDP_ACCESS_TOKEN" } },
+        routes: [{ host: `127.0.0.1:${server.port}`, path_prefix: "/me" }, ...(opts.routes ?? [])],
+      },
+    ),
   );
   if (opts.connected === false) return { home };
   const record = await freshConnection(server);
