@@ -107,3 +107,28 @@ test("plain http is forwarded but never injected", async () => {
     server.close();
   }
 });
+
+test("a request whose headers carry a line break inside a value is refused, and nothing reaches the service", async () => {
+  // Raw bytes through the tunnel: real clients refuse to send such headers at all.
+  const script = `
+import base64, os, socket, ssl, urllib.parse
+proxy = urllib.parse.urlsplit(os.environ["HTTPS_PROXY"])
+auth = base64.b64encode(f"{proxy.username}:{proxy.password}".encode()).decode()
+raw = socket.create_connection((proxy.hostname, proxy.port))
+raw.sendall(f"CONNECT api.openai.com:443 HTTP/1.1\\r\\nHost: api.openai.com:443\\r\\nProxy-Authorization: Basic {auth}\\r\\n\\r\\n".encode())
+assert raw.recv(4096).startswith(b"HTTP/1.1 200")
+tls = ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"]).wrap_socket(raw, server_hostname="api.openai.com")
+for i, header in enumerate([b"X-Folded: a\\r\\n continued", b"X-Bare-Cr: a\\rb", b"X-Bare-Lf: a\\nInjected: yes"]):
+    tls.sendall(b"GET /v1/crlf-" + str(i).encode() + b" HTTP/1.1\\r\\nHost: api.openai.com\\r\\n" + header + b"\\r\\n\\r\\n")
+    print(tls.recv(4096).split(b"\\r\\n")[0].decode())
+    tls.close()
+    raw = socket.create_connection((proxy.hostname, proxy.port))
+    raw.sendall(f"CONNECT api.openai.com:443 HTTP/1.1\\r\\nHost: api.openai.com:443\\r\\nProxy-Authorization: Basic {auth}\\r\\n\\r\\n".encode())
+    raw.recv(4096)
+    tls = ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"]).wrap_socket(raw, server_hostname="api.openai.com")
+`;
+  const r = await fx.run(["/usr/bin/python3", "-c", script]);
+  assert.equal(r.code, 0, r.stderr);
+  for (const line of r.stdout.trim().split("\n")) assert.match(line, /^HTTP\/1\.1 400 /);
+  assert.equal(fx.peer.requests.filter((q) => q.path.startsWith("/v1/crlf")).length, 0, "nothing was forwarded");
+});
