@@ -1,6 +1,7 @@
 import { CredentialMissingError } from "../errors.js";
 import type { ProviderDefinition } from "../providers/schema.js";
 import type { ClientRecord, ConnectionRecord } from "../vault/records.js";
+import { storedConsumer } from "./oauth1/consumer.js";
 import { signOAuth1Request } from "./oauth1/sign.js";
 
 // The one place that turns a usable connection into a request's credential headers. The proxy
@@ -58,7 +59,7 @@ function formParams(req: RequestToAuthorize): URLSearchParams | undefined {
 /**
  * The headers that authorize `req` with `record`: the definition's extra headers, then the
  * credential (Bearer token, API-key header, or an OAuth 1.0a signature for this very request).
- * `client` is the provider's client record (OAuth 1.0a consumer key and secret).
+ * `client` is the provider's client record (its `consumer_key` / `consumer_secret` sign OAuth 1.0a).
  */
 export function authHeaders(
   definition: ProviderDefinition,
@@ -83,15 +84,16 @@ export function authHeaders(
     case "oauth1": {
       const tokenSecret = typeof record.token_secret === "string" ? record.token_secret : null;
       if (!record.access_token || tokenSecret === null) throw missing(record, "OAuth 1.0a token");
-      if (!client?.client_id || !client.client_secret) {
+      const consumer = storedConsumer(client);
+      if (!consumer) {
         throw new CredentialMissingError(`no OAuth 1.0a consumer key and secret for "${record.provider}"`, { hint: loginHint(record) });
       }
       value = signOAuth1Request({
         method: req.method,
         url: req.url,
         form: formParams(req),
-        consumerKey: client.client_id,
-        consumerSecret: client.client_secret,
+        consumerKey: consumer.key,
+        consumerSecret: consumer.secret,
         token: record.access_token,
         tokenSecret,
       });

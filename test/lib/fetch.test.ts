@@ -179,7 +179,7 @@ test("getAuthHeaders: API-key header with the definition's extra headers", async
 test("getAuthHeaders: an OAuth 1.0a connection gets a signature of exactly this request", async () => {
   const { home } = await libHome(server, { connected: false });
   const connections = openConnections(home);
-  await connections.saveClient("x", { client_id: "consumer-key", client_secret: "consumer-secret" });
+  await connections.saveClient("x", { consumer_key: "consumer-key", consumer_secret: "consumer-secret" });
   await connections.save(
     newConnection({ provider: "x", profile: "default", connection_name: "oauth1", auth_type: "oauth1", access_token: "token-1", token_secret: "token-secret-1" }),
   );

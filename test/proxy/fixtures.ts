@@ -60,7 +60,7 @@ export async function proxyHome(): Promise<string> {
   await connections.save(newConnection({ ...base, provider: "openai", connection_name: "work", auth_type: "api_key", api_key: SECRETS.openaiWork }));
   await connections.save(newConnection({ ...base, provider: "x", auth_type: "oauth2", access_token: SECRETS.xBearer, refresh_token: SECRETS.xRefresh, expires_at: new Date(Date.now() + 3600_000).toISOString() }));
   await connections.save(newConnection({ ...base, provider: "x", connection_name: "v1", auth_type: "oauth1", access_token: SECRETS.xOauth1Token, token_secret: SECRETS.xOauth1Secret }));
-  await connections.saveClient("x", { client_id: SECRETS.xConsumerKey, client_secret: SECRETS.xConsumerSecret });
+  await connections.saveClient("x", { consumer_key: SECRETS.xConsumerKey, consumer_secret: SECRETS.xConsumerSecret });
   await connections.save(newConnection({ ...base, provider: "github", auth_type: "oauth2", access_token: SECRETS.github }));
   await connections.save(newConnection({ ...base, provider: "gitlocal", auth_type: "api_key", api_key: SECRETS.gitlocal }));
   connections.vault.close();
