@@ -27,7 +27,7 @@ test("API keys: header name, prefix and value format", () => {
 
 test("OAuth 1.0a: form bodies are signed, JSON bodies are not", () => {
   const record = newConnection({ ...base, auth_type: "oauth1", access_token: "tok", token_secret: "ts" });
-  const client = { client_id: "oauth2-client", client_secret: "oauth2-secret", consumer_key: "ck", consumer_secret: "cs" } as ClientRecord;
+  const client = { client_id: "oauth2-client", client_secret: "oauth2-secret", consumer_key: "ck", consumer_secret: "cs" } as unknown as ClientRecord;
   const params = (h: string) => Object.fromEntries([...h.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, decodeURIComponent(m[2]!)]));
   const check = (r: { method: string; url: string; body?: string; contentType?: string }, form?: Record<string, string>) => {
     const header = authHeaders(def(), record, client, r).Authorization!;
