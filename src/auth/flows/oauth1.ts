@@ -203,6 +203,7 @@ async function existingTokens(ctx: FlowContext, consumer: OAuth1Consumer): Promi
 
 function wantsExistingTokens(ctx: FlowContext): boolean {
   if (ctx.options.existingToken) return true;
+  if (ctx.options.pin) return false; // asked for explicitly: the variables stay unused
   const s = ctx.definition.oauth1;
   const set = (name?: string) => Boolean(name && ctx.interaction.env[name]?.trim());
   return set(s?.access_token_env) && set(s?.access_token_secret_env);
