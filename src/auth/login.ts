@@ -86,6 +86,9 @@ export async function login(target: LoginTarget, base: ProviderDefinition, optio
   if (!allowed.includes(flow)) {
     throw new UsageError(`provider "${base.name}" does not support the ${flow} flow`, { hint: `supported: ${allowed.join(", ")}` });
   }
+  if ((options.pin || options.existingToken) && flow !== "oauth1") {
+    throw new UsageError(`${options.pin ? "--pin" : "--existing-token"} belongs to the oauth1 flow, not ${flow}`, { hint: `add --flow oauth1` });
+  }
   const provider = base.name;
   const connection = assertName("connection", options.connection ?? defaultConnectionName(base, flow));
   // a damaged record can be replaced with --force, and is reported otherwise

@@ -188,3 +188,14 @@ test("no consumer anywhere and nobody to ask: exit 5 naming the variables", asyn
   assert.equal(r.code, 5, r.stderr);
   assert.match(r.stderr, /X_API_KEY and X_API_SECRET/);
 });
+
+test("--pin and --existing-token on another flow are usage errors, before any request", async () => {
+  const home = await xHome(fake);
+  fake.resetCounts();
+  for (const flag of ["--pin", "--existing-token"]) {
+    const r = await cliAsync(["login", "x", flag], { home, env: { ...QUIET_ENV, ...CONSUMER_ENV } });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, new RegExp(`${flag} belongs to the oauth1 flow`));
+  }
+  assert.equal(fake.count("request_token") + fake.count("oauth2/authorize") + fake.count("app/token"), 0, "nothing was sent");
+});
