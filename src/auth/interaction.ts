@@ -40,8 +40,11 @@ export interface LoginInteraction {
   say(message: string): void;
   /** Whether `authorize` will try to open a browser here (OAuth 1.0a picks the PIN flow when it will not). Unknown when absent. */
   canOpenBrowser?: () => boolean;
-  /** Send the person to an authorization page (browser, or print it and accept a pasted redirect). */
-  authorize(url: string, service: string): Promise<AuthorizeHandle>;
+  /**
+   * Send the person to an authorization page (browser, or print it and accept a pasted answer):
+   * the redirect URL it ends on, or, for `expects: "pin"`, the PIN it shows.
+   */
+  authorize(url: string, service: string, expects?: "redirect" | "pin"): Promise<AuthorizeHandle>;
   /** Show a device code to enter at the verification page. */
   deviceCode(prompt: DeviceCodePrompt, service: string): Promise<void>;
   /** Ask for values that must not go through argv; undefined when nobody can be asked. */

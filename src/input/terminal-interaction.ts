@@ -21,13 +21,17 @@ export function terminalInteraction(io: TerminalIo, opts: { port: number; timeou
     say,
     signal: opts.signal,
     canOpenBrowser: () => browserCommand(io.env) !== undefined,
-    async authorize(url, service) {
+    async authorize(url, service, expects = "redirect") {
       if (await openBrowser(io.env, url)) {
         say(`Opened the browser to log in to ${service}. Waiting for the authorization…`);
         return {};
       }
       say(`Open this URL in a browser to log in to ${service}:\n\n  ${url}\n`);
-      say("Then wait here, or paste the full URL the browser was redirected to and press Enter:");
+      say(
+        expects === "pin"
+          ? `Then type the PIN ${service} shows and press Enter:`
+          : "Then wait here, or paste the full URL the browser was redirected to and press Enter:",
+      );
       const paste = firstLine(io.stdin);
       return { pasted: paste.line, stop: paste.stop };
     },

@@ -111,7 +111,7 @@ test("PIN without a browser: the URL is printed, the person types the PIN", asyn
   fake.resetCounts();
   const cli = interactiveCli(["login", "x", "--flow", "oauth1", "--timeout", "30"], home, { ...QUIET_ENV, ...CONSUMER_ENV });
   const [, url] = await cli.waitFor(/(http:\/\/127\.0\.0\.1:\d+\/oauth\/authorize\?oauth_token=\S+)/);
-  await cli.waitFor(/type it here/);
+  await cli.waitFor(/type the PIN X \(Twitter\) shows and press Enter/);
   // the person opens the URL elsewhere and reads the PIN off the page
   const page = await (await fetch(url!)).text();
   const pin = /id="oauth_pin">([0-9]+)</.exec(page)![1]!;
@@ -128,7 +128,7 @@ test("a wrong PIN: exit 4, nothing stored", async () => {
   const home = await xHome(fake);
   const cli = interactiveCli(["login", "x", "--flow", "oauth1", "--pin", "--timeout", "30"], home, { ...QUIET_ENV, ...CONSUMER_ENV });
   const [, url] = await cli.waitFor(/(http:\/\/127\.0\.0\.1:\d+\/oauth\/authorize\?oauth_token=\S+)/);
-  await cli.waitFor(/type it here/);
+  await cli.waitFor(/type the PIN X \(Twitter\) shows and press Enter/);
   await fetch(url!);
   cli.type("1234");
   const r = await cli.done;

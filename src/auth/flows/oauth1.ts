@@ -149,10 +149,9 @@ async function pinFlow(ctx: FlowContext, consumer: OAuth1Consumer): Promise<Toke
   const limits = deadlines(ctx, "PIN");
   let handle: AuthorizeHandle | undefined;
   try {
-    handle = await interaction.authorize(authorizeUrl(definition, temp), definition.display_name);
+    handle = await interaction.authorize(authorizeUrl(definition, temp), definition.display_name, "pin");
     let pin: Promise<string>;
     if (handle.pasted) {
-      interaction.say(`After you authorize, ${definition.display_name} shows a PIN: type it here and press Enter.`);
       pin = handle.pasted;
     } else if (interaction.ask) {
       const ask = interaction.ask;
