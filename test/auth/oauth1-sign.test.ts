@@ -1,6 +1,5 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { createHmac } from "node:crypto";
 
 import {
@@ -9,6 +8,7 @@ import {
   signOAuth1Request,
   type OAuth1SignInput,
 } from "../../src/auth/oauth1/sign.js";
+import { vectorFile, vectorInput } from "./oauth1-vectors.js";
 
 // ---------------------------------------------------------------------------
 // helpers (deliberately independent of the code under test)
@@ -50,46 +50,6 @@ function hmac(key: string, baseString: string): string {
 // ---------------------------------------------------------------------------
 // shared vectors
 // ---------------------------------------------------------------------------
-
-interface Vector {
-  name: string;
-  method: string;
-  url: string;
-  form?: Record<string, string | string[]>;
-  extra_oauth_params?: Record<string, string>;
-  consumer_key: string;
-  consumer_secret: string;
-  token: string | null;
-  token_secret: string | null;
-  nonce: string;
-  timestamp: string | number;
-  oauth_version?: "1.0" | null;
-  realm?: string;
-  base_string?: string;
-  signature: string;
-}
-
-const vectorFile = JSON.parse(
-  readFileSync(new URL("../../../shared/vectors/oauth1.json", import.meta.url), "utf8"),
-) as { vectors: Vector[] };
-
-function vectorInput(v: Vector): OAuth1SignInput & { nonce: string; timestamp: string | number } {
-  const input: OAuth1SignInput & { nonce: string; timestamp: string | number } = {
-    method: v.method,
-    url: v.url,
-    consumerKey: v.consumer_key,
-    consumerSecret: v.consumer_secret,
-    token: v.token,
-    tokenSecret: v.token_secret,
-    nonce: v.nonce,
-    timestamp: v.timestamp,
-  };
-  if (v.form !== undefined) input.form = v.form;
-  if (v.extra_oauth_params !== undefined) input.extraOAuthParams = v.extra_oauth_params;
-  if (v.oauth_version !== undefined) input.version = v.oauth_version;
-  if (v.realm !== undefined) input.realm = v.realm;
-  return input;
-}
 
 describe("shared vectors (/work/shared/vectors/oauth1.json)", () => {
   test("vector file is non-empty", () => {
