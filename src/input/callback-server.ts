@@ -1,6 +1,7 @@
 // The loopback HTTP server the browser is redirected to after authorization. It answers one
 // good callback on one path, refuses other hosts (DNS rebinding) and hands back the query.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { AuthenticationError } from "../errors.js";
 import { hostIsLoopback, htmlPage, listenOnLoopback } from "./loopback.js";
 
 export const DEFAULT_CALLBACK_PORT = 7998;
@@ -20,10 +21,16 @@ export interface CallbackServer {
   close(): void;
 }
 
-/** Checks a callback's query; throws to fail the login. */
+/** Checks a callback's query; throws to fail the login, or ForeignCallbackError to ignore it. */
 export type CallbackCheck = (params: URLSearchParams) => void;
 
-export async function startCallbackServer(port: number, check: CallbackCheck): Promise<CallbackServer> {
+/**
+ * A callback that does not belong to the login in progress (wrong state or request token): any
+ * local process can send one, so it is refused and the login keeps waiting for the real one.
+ */
+export class ForeignCallbackError extends AuthenticationError {}
+
+export async function startCallbackServer(port: number, check: CallbackCheck, onForeign?: (err: ForeignCallbackError) => void): Promise<CallbackServer> {
   let settle!: { resolve: (p: URLSearchParams) => void; reject: (e: unknown) => void };
   const result = new Promise<URLSearchParams>((resolve, reject) => (settle = { resolve, reject }));
   // Callers race this promise against others; an unobserved rejection must not crash.
@@ -35,12 +42,17 @@ export async function startCallbackServer(port: number, check: CallbackCheck): P
     const url = new URL(req.url ?? "/", `http://127.0.0.1:${port}`);
     if (req.method !== "GET" || url.pathname !== CALLBACK_PATH) return reply(res, 404, "Not found", "Nothing here.");
     if (done) return reply(res, 410, "Already handled", "This login has already finished; you can close this page.");
-    done = true;
     try {
       check(url.searchParams);
+      done = true;
       reply(res, 200, "Login received", "authsome received the authorization. You can close this page and return to the terminal.");
       settle.resolve(url.searchParams);
     } catch (err) {
+      if (err instanceof ForeignCallbackError) {
+        onForeign?.(err);
+        return reply(res, 400, "Not this login", "This callback does not belong to the login authsome is waiting for; it was ignored.");
+      }
+      done = true;
       reply(res, 400, "Login failed", "authsome could not complete the login. See the terminal for details.");
       settle.reject(err);
     }

@@ -78,17 +78,35 @@ test("access_denied in the callback: exit 4 with the reason, nothing stored", as
   assert.notEqual(got.code, 0);
 });
 
-test("a callback with a forged state: exit 4, nothing stored", async () => {
+test("callbacks with a forged state (even a forged error) are refused and ignored; the real one still completes the login", async () => {
   const home = homeWithProvider(server);
   const browser = recordingBrowser();
   const running = cliAsync(["login", "localidp", "--timeout", "30"], { home, env: { ...basicEnv, BROWSER: browser.command } });
   const callback = await server.authorize(await browser.url());
+  const forged = new URL(callback);
+  forged.searchParams.set("state", "forged-state-value");
+  assert.equal((await fetch(forged)).status, 400, "a wrong state is refused");
+  const forgedError = new URL(callback.origin + callback.pathname);
+  forgedError.search = new URLSearchParams({ error: "access_denied", state: "another-forged-state" }).toString();
+  assert.equal((await fetch(forgedError)).status, 400, "an error with a wrong state cannot end the login");
+  assert.equal((await fetch(callback)).status, 200, "the real callback is still accepted");
+  const r = await running;
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /ignored a request to the callback address that did not come from this login \(wrong state\)/);
+  await assertStoredTokenWorks(server, home);
+});
+
+test("a wrong state and no real callback: the login waits, then fails on its timeout with nothing stored", async () => {
+  const home = homeWithProvider(server);
+  const browser = recordingBrowser();
+  const running = cliAsync(["login", "localidp", "--timeout", "3"], { home, env: { ...basicEnv, BROWSER: browser.command } });
+  const callback = await server.authorize(await browser.url());
   callback.searchParams.set("state", "forged-state-value");
-  const page = await fetch(callback);
-  assert.equal(page.status, 400);
+  assert.equal((await fetch(callback)).status, 400);
   const r = await running;
   assert.equal(r.code, 4, r.stderr);
-  assert.match(r.stderr, /state/);
+  assert.match(r.stderr, /wrong state/);
+  assert.match(r.stderr, /no authorization arrived within 3 s/);
   const got = await cliAsync(["get", "localidp", "--field", "access_token", "--show-secret"], { home });
   assert.notEqual(got.code, 0);
 });

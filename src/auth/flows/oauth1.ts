@@ -8,7 +8,7 @@
 import { timingSafeEqual } from "node:crypto";
 import { AuthenticationError, CredentialMissingError, UsageError } from "../../errors.js";
 import type { OAuth1Section, ProviderDefinition } from "../../providers/schema.js";
-import { startCallbackServer } from "../../input/callback-server.js";
+import { ForeignCallbackError, startCallbackServer } from "../../input/callback-server.js";
 import { newConnection, type ConnectionRecord } from "../../vault/records.js";
 import type { AuthorizeHandle } from "../interaction.js";
 import type { FlowContext, FlowResult } from "../login.js";
@@ -76,13 +76,15 @@ function sameText(a: string, b: string): boolean {
 
 /** The verifier of a redirect for this request token; throws on a denial or a foreign token. */
 export function checkOAuth1Callback(params: URLSearchParams, requestToken: string): string {
-  if (params.has("denied")) {
-    throw new AuthenticationError("the authorization was denied", { hint: "run the login again and authorize the app" });
-  }
-  if (!sameText(params.get("oauth_token") ?? "", requestToken)) {
-    throw new AuthenticationError("the login callback carried a different request token; it did not come from this login", {
+  // X denies with ?denied=<request token>: a callback for another request token is not ours to act on
+  const token = params.get("oauth_token") ?? params.get("denied") ?? "";
+  if (!sameText(token, requestToken)) {
+    throw new ForeignCallbackError("the login callback carried a different request token; it did not come from this login", {
       hint: "run the login again; if this repeats, something else is calling the callback address",
     });
+  }
+  if (params.has("denied")) {
+    throw new AuthenticationError("the authorization was denied", { hint: "run the login again and authorize the app" });
   }
   const verifier = params.get("oauth_verifier");
   if (!verifier) throw new AuthenticationError("the login callback carried no oauth_verifier", { hint: loginAgain });
@@ -111,7 +113,14 @@ function deadlines(ctx: FlowContext, what: string): { waits: Promise<never>[]; c
 async function threeLegged(ctx: FlowContext, consumer: OAuth1Consumer): Promise<TokenCredentials> {
   const { definition, interaction } = ctx;
   let temp: TemporaryCredentials | undefined;
-  const server = await startCallbackServer(ctx.options.port, (p) => void (temp && checkOAuth1Callback(p, temp.token)));
+  const server = await startCallbackServer(
+    ctx.options.port,
+    (p) => {
+      if (!temp) throw new ForeignCallbackError("a login callback arrived before this login asked for one");
+      checkOAuth1Callback(p, temp.token);
+    },
+    () => interaction.say("warning: ignored a request to the callback address that did not come from this login; still waiting"),
+  );
   let handle: AuthorizeHandle | undefined;
   const limits = deadlines(ctx, "authorization");
   try {

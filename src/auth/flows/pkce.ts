@@ -3,7 +3,7 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { AuthenticationError, UsageError } from "../../errors.js";
 import type { ProviderDefinition } from "../../providers/schema.js";
-import { startCallbackServer } from "../../input/callback-server.js";
+import { ForeignCallbackError, startCallbackServer } from "../../input/callback-server.js";
 import type { AuthorizeHandle, LoginInteraction } from "../interaction.js";
 import { assertSecureEndpoint } from "../http.js";
 import { tokenRequest, type OAuthClient, type TokenResponse } from "../token-client.js";
@@ -23,19 +23,20 @@ export function pkcePair(): { verifier: string; challenge: string } {
 
 /** Throws unless the callback query carries a code for this state; errors carry the server's description. */
 export function checkCallback(params: URLSearchParams, state: string): string {
+  // The state first: an error from someone else's callback must not end this login.
+  const got = Buffer.from(params.get("state") ?? "");
+  const want = Buffer.from(state);
+  if (got.length !== want.length || !timingSafeEqual(got, want)) {
+    throw new ForeignCallbackError("the login callback carried a wrong state; it did not come from this login", {
+      hint: "run the login again; if this repeats, something else is calling the callback address",
+    });
+  }
   const error = params.get("error");
   if (error) {
     const description = params.get("error_description");
     const what = error === "access_denied" ? "the authorization was denied" : `the authorization server returned ${clean(error)}`;
     throw new AuthenticationError(`${what}${description ? `: ${clean(description)}` : ""}`, {
       hint: error === "access_denied" ? "run the login again and approve the access" : "check the provider's client settings and scopes",
-    });
-  }
-  const got = Buffer.from(params.get("state") ?? "");
-  const want = Buffer.from(state);
-  if (got.length !== want.length || !timingSafeEqual(got, want)) {
-    throw new AuthenticationError("the login callback carried a wrong state; it did not come from this login", {
-      hint: "run the login again; if this repeats, something else is calling the callback address",
     });
   }
   const code = params.get("code");
@@ -50,7 +51,11 @@ export async function pkceLogin(def: ProviderDefinition, opts: PkceOptions): Pro
   const { verifier, challenge } = pkcePair();
   const state = randomBytes(16).toString("base64url");
 
-  const server = await startCallbackServer(opts.port, (p) => void checkCallback(p, state));
+  const server = await startCallbackServer(
+    opts.port,
+    (p) => void checkCallback(p, state),
+    () => opts.interaction.say("warning: ignored a request to the callback address that did not come from this login (wrong state); still waiting"),
+  );
   let handle: AuthorizeHandle | undefined;
   let timer: NodeJS.Timeout | undefined;
   try {
