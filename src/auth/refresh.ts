@@ -34,15 +34,22 @@ function lockPath(connections: Connections, provider: string, connection: string
 const loginHint = (provider: string, connection: string) =>
   `run \`authsome login ${provider}${connection === "default" ? "" : ` --connection ${connection}`} --force\``;
 
+/**
+ * Runs `fn` holding the connection's refresh lock: a refresh in flight in another process ends
+ * first, and none starts until `fn` is done (logout revokes the newest tokens, not older ones).
+ */
+export function withRefreshLock<T>(connections: Connections, provider: string, connection: string, fn: () => Promise<T>): Promise<T> {
+  connections.vault.home.prepareProfileForWrite(connections.profile);
+  return withFileLock(lockPath(connections, provider, connection), fn);
+}
+
 /** Returns the connection with a token valid beyond the window, refreshing it if needed. */
 export async function refreshConnection(ctx: RefreshContext, stale: ConnectionRecord): Promise<ConnectionRecord> {
   const { connections, definition } = ctx;
   const provider = definition.name;
   const name = stale.connection_name;
   const now = ctx.now ?? Date.now;
-  ctx.connections.vault.home.prepareProfileForWrite(connections.profile);
-
-  return withFileLock(lockPath(connections, provider, name), async () => {
+  return withRefreshLock(connections, provider, name, async () => {
     const current = await connections.get(provider, name);
     if (!current) throw new CredentialMissingError(`the connection "${name}" of "${provider}" was removed`, { hint: loginHint(provider, name) });
     const rejected = ctx.rejectedAccessToken !== undefined && current.access_token === ctx.rejectedAccessToken;

@@ -6,6 +6,7 @@ import type { Home } from "../home/home.js";
 import type { ProviderDefinition } from "../providers/schema.js";
 import type { Connections } from "../vault/connections.js";
 import type { ConnectionRecord } from "../vault/records.js";
+import { withRefreshLock } from "./refresh.js";
 import { revokeConnectionRemotely, type RemoteRevocation } from "./revoke.js";
 
 /** The same document as `authsome logout --json`. */
@@ -24,16 +25,18 @@ export interface LogoutResult {
 export async function logoutConnection(home: Home, connections: Connections, definition: ProviderDefinition, connection?: string): Promise<LogoutResult> {
   const provider = definition.name;
   const name = await connections.resolveName(provider, connection);
-  let record: ConnectionRecord | undefined;
-  let remote: RemoteRevocation = { revoked: false, warnings: [] };
-  try {
-    record = await connections.get(provider, name);
-  } catch (err) {
-    // An unreadable record cannot be revoked remotely, but must still be deletable.
-    remote.warnings.push(`the connection "${name}" could not be read, so it was only deleted locally: ${(err as Error).message}`);
-  }
-  if (record) remote = await revokeConnectionRemotely(connections, definition, record);
-  const removed = await connections.delete(provider, name);
+  const { remote, removed } = await withRefreshLock(connections, provider, name, async () => {
+    let record: ConnectionRecord | undefined;
+    let remote: RemoteRevocation = { revoked: false, warnings: [] };
+    try {
+      record = await connections.get(provider, name);
+    } catch (err) {
+      // An unreadable record cannot be revoked remotely, but must still be deletable.
+      remote.warnings.push(`the connection "${name}" could not be read, so it was only deleted locally: ${(err as Error).message}`);
+    }
+    if (record) remote = await revokeConnectionRemotely(connections, definition, record);
+    return { remote, removed: await connections.delete(provider, name) };
+  });
   if (!removed) {
     throw new CredentialMissingError(`no connection "${name}" for provider "${provider}"`, { hint: "`authsome list` shows the connections" });
   }
@@ -61,15 +64,19 @@ export async function revokeProvider(home: Home, connections: Connections, defin
   const warnings: string[] = [];
   let revokedRemotely = false;
   for (const e of entries) {
-    if (e.record) {
-      // The client credentials are still stored here: they authenticate the revocation requests.
-      const remote = await revokeConnectionRemotely(connections, definition, e.record);
-      revokedRemotely ||= remote.revoked;
-      warnings.push(...remote.warnings);
-    } else {
-      warnings.push(`the connection "${e.connection}" could not be read, so it was only deleted locally: ${e.error}`);
-    }
-    await connections.delete(provider, e.connection);
+    await withRefreshLock(connections, provider, e.connection, async () => {
+      // re-read under the lock: a refresh that was in flight may have rotated the tokens
+      const record = e.record ? ((await connections.get(provider, e.connection).catch(() => undefined)) ?? e.record) : undefined;
+      if (record) {
+        // The client credentials are still stored here: they authenticate the revocation requests.
+        const remote = await revokeConnectionRemotely(connections, definition, record);
+        revokedRemotely ||= remote.revoked;
+        warnings.push(...remote.warnings);
+      } else {
+        warnings.push(`the connection "${e.connection}" could not be read, so it was only deleted locally: ${e.error}`);
+      }
+      await connections.delete(provider, e.connection);
+    });
   }
   const client = await connections.deleteClient(provider);
   if (entries.length === 0 && !client) {

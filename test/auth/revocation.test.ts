@@ -127,3 +127,19 @@ test("a failing revocation endpoint gets one request per token and nothing is re
   assert.equal(failingHits, 2, "refresh token, then access token");
   assert.equal((r.stderr.match(/warning:/g) ?? []).length, 2);
 });
+
+test("logout during another process's refresh waits for it, then revokes the new tokens: nothing comes back", async () => {
+  const { home, record } = await homeWithExpiredToken(server);
+  server.failNext("slow");
+  const refreshing = cliAsync(["get", PROVIDER, "--field", "access_token", "--show-secret"], { home });
+  await new Promise((resolve) => setTimeout(resolve, 500)); // the refresh request is now held at the server
+  const out = await cliAsync(["logout", PROVIDER], { home });
+  const got = await refreshing;
+  assert.equal(got.code, 0, got.stderr);
+  assert.equal(out.code, 0, out.stderr);
+  const newToken = got.stdout.trim();
+  assert.notEqual(newToken, record.access_token, "the refresh finished first");
+  assert.equal((await server.introspect(newToken)).active, false, "logout revoked the token the refresh produced");
+  const after = await cliAsync(["get", PROVIDER], { home });
+  assert.equal(after.code, 5, "the connection stays deleted");
+});

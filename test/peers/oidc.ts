@@ -29,9 +29,10 @@ const INTROSPECTOR = { clientId: "introspector", clientSecret: "introspector-sec
  * "500" internal error (JSON body), "503" plain text, "non-json" HTML with 200,
  * "oversized" a 2 MiB JSON body, "no-access-token" 200 JSON without access_token,
  * "200-error" 200 JSON carrying error (GitHub's style), "hang" never answers until close,
- * "slow_down" RFC 8628's 400 asking a device poller to back off (oidc-provider never sends it).
+ * "slow_down" RFC 8628's 400 asking a device poller to back off (oidc-provider never sends it),
+ * "slow" answers normally, after 1.5 s (a refresh caught in flight).
  */
-export type TokenFailure = "500" | "503" | "non-json" | "oversized" | "no-access-token" | "200-error" | "hang" | "slow_down";
+export type TokenFailure = "500" | "503" | "non-json" | "oversized" | "no-access-token" | "200-error" | "hang" | "slow_down" | "slow";
 /** "auto": login as ACCOUNT_ID and grant everything; "auto-deny": access_denied; "page": HTML forms. */
 export type InteractionMode = "auto" | "auto-deny" | "page";
 
@@ -231,7 +232,11 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     const basicAuth = /^basic /i.test(ctx.get("authorization"));
     const at = Date.now();
     const json = ctx.is("application/json") === "application/json";
-    const failure = failures.shift();
+    let failure = failures.shift();
+    if (failure === "slow") {
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      failure = undefined;
+    }
     if (!failure) {
       await next();
       let grantType: string | undefined;
