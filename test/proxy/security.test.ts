@@ -63,11 +63,11 @@ test("a redirect to another host never carries the token, even when the client r
 
 test("no secret in the child's /proc/<pid>/environ; placeholders for the injected providers", async () => {
   const r = await fx.run(["sh", "-c", 'tr "\\0" "\\n" < /proc/$$/environ; echo "CA_DIR=$(dirname "$SSL_CERT_FILE")"; ls -la "$(dirname "$SSL_CERT_FILE")"'], {
-    env: { X_CLIENT_SECRET: "client-secret-from-parent", X_API_SECRET: "consumer-secret-from-parent" },
+    env: { X_CLIENT_SECRET: "client-secret-from-parent", X_API_SECRET: "consumer-secret-from-parent", X_ACCESS_TOKEN_SECRET: "token-secret-from-parent" },
   });
   assert.equal(r.code, 0, r.stderr);
   assertNoSecret(r.stdout, "the child's environment");
-  assert.doesNotMatch(r.stdout, /from-parent/, "client secrets of injected providers are removed");
+  assert.doesNotMatch(r.stdout, /from-parent/, "the variables injected providers read secrets from are removed");
   for (const name of ["OPENAI_API_KEY", "X_ACCESS_TOKEN", "X_REFRESH_TOKEN", "GITHUB_ACCESS_TOKEN", "GITLOCAL_TOKEN"]) {
     assert.match(r.stdout, new RegExp(`^${name}=authsome-proxy-managed$`, "m"));
   }

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { usableConnection } from "../../auth/credentials.js";
+import { apiKeyEnvName } from "../../auth/flows/api-key.js";
 import { DEFAULT_REFRESH_WINDOW_SECONDS } from "../../auth/expiry.js";
 import { CredentialMissingError, UsageError } from "../../errors.js";
 import { audit } from "../../home/audit.js";
@@ -55,6 +56,12 @@ function readCa(path: string): string[] {
   const certs = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
   if (!certs) throw new UsageError(`the --upstream-ca file ${JSON.stringify(path)} holds no PEM certificate`);
   return certs.map((c) => c + "\n");
+}
+
+/** The variables a definition reads secrets from at login: the child must not inherit them. */
+function secretVariables(def: ProviderDefinition): string[] {
+  const names = [def.oauth?.client_secret_env, def.oauth1?.consumer_secret_env, def.oauth1?.access_token_env, def.oauth1?.access_token_secret_env, apiKeyEnvName(def)];
+  return names.filter((name): name is string => typeof name === "string" && name !== "");
 }
 
 export default async function runCommand(ctx: CommandContext, command: string[], opts: RunOptions): Promise<number> {
@@ -114,7 +121,7 @@ export default async function runCommand(ctx: CommandContext, command: string[],
     const remove: string[] = [];
     for (const def of definitions.values()) {
       placeholders.push(...Object.values(def.export?.env ?? {}));
-      for (const name of [def.oauth?.client_secret_env, def.oauth1?.consumer_secret_env]) if (typeof name === "string") remove.push(name);
+      remove.push(...secretVariables(def));
     }
     const env = childEnv({
       base: ctx.io.env,
