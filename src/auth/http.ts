@@ -1,8 +1,10 @@
 // Small HTTP pieces every outbound call of auth shares: which endpoints are acceptable, reading
 // bounded bodies, and describing failures without credentials or query strings.
 import { UsageError } from "../errors.js";
+import { TemporaryTokenError } from "./oauth-errors.js";
 
 export const MAX_RESPONSE_BYTES = 1024 * 1024;
+const DEFAULT_TIMEOUT_MS = 30_000;
 
 export function isLoopbackHost(hostname: string): boolean {
   const host = hostname.toLowerCase().replace(/^\[|\]$/g, "");
@@ -71,6 +73,49 @@ export function clean(text: string, max: number): string {
 }
 
 
+export interface BoundedAnswer {
+  status: number;
+  headers: Headers;
+  text: string;
+  /** The endpoint as messages name it: origin and path, no query. */
+  endpoint: string;
+}
+
+export interface BoundedInit {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  timeoutMs?: number;
+}
+
+/**
+ * One request: https only (loopback excepted), no redirects followed, bounded in time and size.
+ * An endpoint that cannot be reached, or answers with more than MAX_RESPONSE_BYTES, throws
+ * TemporaryTokenError naming it; HTTP statuses are the caller's to judge.
+ */
+export async function sendBounded(url: string, what: string, init: BoundedInit = {}): Promise<BoundedAnswer> {
+  const target = assertSecureEndpoint(url, what);
+  const endpoint = displayUrl(target);
+  const timeoutMs = init.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  try {
+    const res = await fetch(target, { method: init.method ?? "GET", headers: init.headers, body: init.body, redirect: "manual", signal: AbortSignal.timeout(timeoutMs) });
+    return { status: res.status, headers: res.headers, text: await readLimited(res, MAX_RESPONSE_BYTES), endpoint };
+  } catch (err) {
+    const reason = err instanceof TooLarge ? `the answer is over ${MAX_RESPONSE_BYTES} bytes` : networkReason(err, timeoutMs);
+    throw new TemporaryTokenError(`could not reach the ${what} ${endpoint}: ${reason}`, { endpoint, hint: "check the network connection and try again" });
+  }
+}
+
+/** The text as a JSON object, or undefined (not JSON, or an array or a scalar). */
+export function jsonObject(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export interface JsonAnswer {
   status: number;
   headers: Headers;
@@ -78,35 +123,17 @@ export interface JsonAnswer {
   json: Record<string, unknown> | undefined;
 }
 
-/**
- * One request whose answer should be a JSON object: https only (loopback excepted), no
- * redirects followed, bounded in time and size. Network failures throw a plain Error naming the
- * endpoint and the reason; HTTP statuses are the caller's to judge.
- */
-export async function requestJson(url: string, what: string, init: { method?: string; headers?: Record<string, string>; body?: string; timeoutMs?: number } = {}): Promise<JsonAnswer> {
-  const target = assertSecureEndpoint(url, what);
-  const timeoutMs = init.timeoutMs ?? 10_000;
-  let res: Response;
-  let text: string;
-  try {
-    res = await fetch(target, {
-      method: init.method ?? "GET",
-      headers: { accept: "application/json", ...init.headers },
-      body: init.body,
-      redirect: "manual",
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    text = await readLimited(res, MAX_RESPONSE_BYTES);
-  } catch (err) {
-    const reason = err instanceof TooLarge ? `the answer is over ${MAX_RESPONSE_BYTES} bytes` : networkReason(err, timeoutMs);
-    throw new Error(`the ${what} ${displayUrl(target)} could not be read: ${reason}`);
-  }
-  let json: Record<string, unknown> | undefined;
-  try {
-    const value: unknown = JSON.parse(text);
-    if (value !== null && typeof value === "object" && !Array.isArray(value)) json = value as Record<string, unknown>;
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, headers: res.headers, json };
+/** sendBounded for an answer that should be a JSON object (metadata, identity, registration); 10 s by default. */
+export async function requestJson(url: string, what: string, init: BoundedInit = {}): Promise<JsonAnswer> {
+  const answer = await sendBounded(url, what, { timeoutMs: 10_000, ...init, headers: { accept: "application/json", ...init.headers } });
+  return { status: answer.status, headers: answer.headers, json: jsonObject(answer.text) };
+}
+
+/** Removes each secret (and its percent-encoded spelling) from a text a server may have echoed. */
+export function redactor(secrets: string[]): (text: string) => string {
+  // Servers may echo a value percent-encoded, so both spellings are removed.
+  const list = [...new Set(secrets.flatMap((s) => [s, encodeURIComponent(s)]))]
+    .filter((s) => s.length >= 4)
+    .sort((a, b) => b.length - a.length);
+  return (text) => list.reduce((acc, s) => acc.split(s).join("[redacted]"), text);
 }

@@ -64,7 +64,8 @@ export async function revokeConnectionRemotely(connections: Connections, definit
     }
   };
   await revokeAll(record);
-  // A refresh running in another process may have rotated the tokens meanwhile: revoke those too.
+  // Logout holds the refresh lock, but the Python implementation does not take it and may have
+  // rotated the tokens meanwhile: revoke those too.
   const latest = await connections.get(definition.name, record.connection_name).catch(() => undefined);
   if (latest && warnings.length === 0) await revokeAll(latest);
   return { revoked: warnings.length === 0, warnings };
@@ -89,7 +90,7 @@ async function revokeConsumerToken(connections: Connections, definition: Provide
     } else {
       const tokenSecret = typeof record.token_secret === "string" ? record.token_secret : "";
       const answer = await oauth1Request({ method: "POST", url, what: "invalidation endpoint", consumer, token, tokenSecret, timeoutMs: REVOKE_TIMEOUT_MS });
-      if (answer.status < 200 || answer.status >= 300) throw refused(answer, "invalidation endpoint", "the token may already be invalid");
+      if (answer.status < 200 || answer.status >= 300) throw refused(answer, "invalidation endpoint", "the token may already be invalid", [token, tokenSecret]);
     }
     return { revoked: true, warnings: [] };
   } catch (err) {

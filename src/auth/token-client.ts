@@ -3,7 +3,7 @@
 // decide, using the error class (OAuthError vs TemporaryTokenError vs TokenEndpointError).
 import { UsageError } from "../errors.js";
 import type { ClientAuthMethod } from "../providers/schema.js";
-import { assertSecureEndpoint, clean, displayUrl, MAX_RESPONSE_BYTES, networkReason, readLimited, TooLarge } from "./http.js";
+import { assertSecureEndpoint, clean, displayUrl, jsonObject, MAX_RESPONSE_BYTES, networkReason, readLimited, redactor, TooLarge } from "./http.js";
 import { OAuthError, TemporaryTokenError, TokenEndpointError } from "./oauth-errors.js";
 
 export interface OAuthClient {
@@ -267,14 +267,7 @@ function parseBody(text: string, contentType: string, format: TokenResponseForma
   const type = contentType.toLowerCase();
   const trimmed = text.trim();
   if (!trimmed) return undefined;
-  const asJson = () => {
-    try {
-      const value: unknown = JSON.parse(trimmed);
-      return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
-    } catch {
-      return undefined;
-    }
-  };
+  const asJson = () => jsonObject(trimmed);
   const asForm = () => (FORM_BODY.test(trimmed) ? Object.fromEntries(new URLSearchParams(trimmed)) : undefined);
   if (type.includes("json") || format === "json") return asJson();
   if (format === "form" || type.includes("application/x-www-form-urlencoded")) return asForm();
@@ -296,12 +289,4 @@ function hintFor(error: string, client: OAuthClient): string | undefined {
     default:
       return undefined;
   }
-}
-
-function redactor(secrets: string[]): (text: string) => string {
-  // Servers may echo a value percent-encoded, so both spellings are removed.
-  const list = [...new Set(secrets.flatMap((s) => [s, encodeURIComponent(s)]))]
-    .filter((s) => s.length >= 4)
-    .sort((a, b) => b.length - a.length);
-  return (text) => list.reduce((acc, s) => acc.split(s).join("[redacted]"), text);
 }

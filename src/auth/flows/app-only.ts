@@ -4,10 +4,9 @@
 import { AuthenticationError, UsageError } from "../../errors.js";
 import type { AppOnlySection, ProviderDefinition } from "../../providers/schema.js";
 import { newConnection } from "../../vault/records.js";
-import { assertSecureEndpoint, displayUrl, MAX_RESPONSE_BYTES, networkReason, readLimited, TooLarge } from "../http.js";
+import { jsonObject, sendBounded, type BoundedAnswer } from "../http.js";
 import type { FlowContext, FlowResult } from "../login.js";
-import { TemporaryTokenError } from "../oauth-errors.js";
-import { serverReason } from "../oauth1/client.js";
+import { refused } from "../oauth1/client.js";
 import { resolveConsumer, type OAuth1Consumer } from "../oauth1/consumer.js";
 
 function section(def: ProviderDefinition): AppOnlySection {
@@ -21,35 +20,14 @@ export function consumerBasic(consumer: OAuth1Consumer): string {
   return `Basic ${Buffer.from(`${encode(consumer.key)}:${encode(consumer.secret)}`).toString("base64")}`;
 }
 
-interface Answer {
-  status: number;
-  text: string;
-  endpoint: string;
-}
-
 /** One form POST with the consumer's Basic credentials; network failures are TemporaryTokenError. */
-export async function consumerPost(url: string, what: string, consumer: OAuth1Consumer, form: Record<string, string>, timeoutMs = 30_000): Promise<Answer> {
-  const target = assertSecureEndpoint(url, what);
-  const endpoint = displayUrl(target);
-  try {
-    const res = await fetch(target, {
-      method: "POST",
-      headers: { authorization: consumerBasic(consumer), accept: "application/json", "content-type": "application/x-www-form-urlencoded;charset=UTF-8" },
-      body: new URLSearchParams(form).toString(),
-      redirect: "manual",
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    return { status: res.status, text: await readLimited(res, MAX_RESPONSE_BYTES), endpoint };
-  } catch (err) {
-    const reason = err instanceof TooLarge ? `the answer is over ${MAX_RESPONSE_BYTES} bytes` : networkReason(err, timeoutMs);
-    throw new TemporaryTokenError(`could not reach the ${what} ${endpoint}: ${reason}`, { endpoint, hint: "check the network connection and try again" });
-  }
-}
-
-function failure(answer: Answer, what: string, hint: string, secrets: string[]): AuthenticationError {
-  // a server echoing what it was sent must not put a credential into a message
-  const reason = secrets.filter((s) => s.length >= 4).reduce((text, s) => text?.split(s).join("[redacted]"), serverReason(answer));
-  return new AuthenticationError(`the ${what} ${answer.endpoint} refused the request (HTTP ${answer.status})${reason ? `: ${reason}` : ""}`, { hint });
+export function consumerPost(url: string, what: string, consumer: OAuth1Consumer, form: Record<string, string>, timeoutMs?: number): Promise<BoundedAnswer> {
+  return sendBounded(url, what, {
+    method: "POST",
+    headers: { authorization: consumerBasic(consumer), accept: "application/json", "content-type": "application/x-www-form-urlencoded;charset=UTF-8" },
+    body: new URLSearchParams(form).toString(),
+    timeoutMs,
+  });
 }
 
 /** The app's bearer token for the consumer key and secret. */
@@ -57,13 +35,8 @@ export async function requestAppOnlyToken(def: ProviderDefinition, consumer: OAu
   const what = "app-only token endpoint";
   const answer = await consumerPost(section(def).token_url, what, consumer, { grant_type: "client_credentials" });
   const names = [def.oauth1?.consumer_key_env, def.oauth1?.consumer_secret_env].filter(Boolean).join(" / ");
-  if (answer.status < 200 || answer.status >= 300) throw failure(answer, what, `check the API key and secret${names ? ` (${names})` : ""}; they are not the OAuth 2.0 client id and secret`, [consumer.secret]);
-  let body: Record<string, unknown> | undefined;
-  try {
-    body = JSON.parse(answer.text) as Record<string, unknown>;
-  } catch {
-    body = undefined;
-  }
+  if (answer.status < 200 || answer.status >= 300) throw refused(answer, what, `check the API key and secret${names ? ` (${names})` : ""}; they are not the OAuth 2.0 client id and secret`, [consumer.secret]);
+  const body = jsonObject(answer.text);
   const token = body?.access_token;
   const type = body?.token_type;
   if (typeof token !== "string" || !token || typeof type !== "string" || type.toLowerCase() !== "bearer") {
@@ -77,7 +50,7 @@ export async function requestAppOnlyToken(def: ProviderDefinition, consumer: OAu
 export async function invalidateAppOnlyToken(url: string, consumer: OAuth1Consumer, token: string, timeoutMs?: number): Promise<void> {
   const what = "app-only invalidation endpoint";
   const answer = await consumerPost(url, what, consumer, { access_token: token }, timeoutMs);
-  if (answer.status < 200 || answer.status >= 300) throw failure(answer, what, "the token may already be invalid", [consumer.secret, token, encodeURIComponent(token)]);
+  if (answer.status < 200 || answer.status >= 300) throw refused(answer, what, "the token may already be invalid", [consumer.secret, token]);
 }
 
 export async function appOnlyFlow(ctx: FlowContext): Promise<FlowResult> {

@@ -3,10 +3,10 @@ import { UsageError } from "../../errors.js";
 import type { ProviderDefinition } from "../../providers/schema.js";
 import type { ClientRecord, ConnectionRecord } from "../../vault/records.js";
 import { newConnection } from "../../vault/records.js";
-import { fieldValue } from "../export.js";
 import type { InputField, LoginInteraction } from "../interaction.js";
 import type { FlowContext, FlowResult } from "../login.js";
 import { displayUrl, requestJson } from "../http.js";
+import { identityFrom, type Identity } from "../identity.js";
 import { expiresAt, type OAuthClient, type TokenResponse } from "../token-client.js";
 import { deviceLogin } from "./device.js";
 import { pkceLogin } from "./pkce.js";
@@ -51,11 +51,6 @@ export async function resolveClient(def: ProviderDefinition, src: ClientSources)
   };
 }
 
-export interface Identity {
-  id: string | null;
-  label: string | null;
-}
-
 /** Who the token belongs to, per the definition's identity section; throws on any failure. */
 export async function fetchIdentity(def: ProviderDefinition, token: TokenResponse): Promise<Identity | undefined> {
   const identity = def.identity;
@@ -63,19 +58,7 @@ export async function fetchIdentity(def: ProviderDefinition, token: TokenRespons
   const { status, json } = await requestJson(identity.url, "identity endpoint", { headers: { authorization: `Bearer ${token.access_token}` } });
   if (status < 200 || status >= 300) throw new Error(`the identity endpoint ${displayUrl(new URL(identity.url))} answered ${status}`);
   if (!json) throw new Error(`the identity endpoint ${displayUrl(new URL(identity.url))} did not answer with a JSON object`);
-  const body = json;
-  const id = pick(body, identity.id_path);
-  const label = identity.label_path ? pick(body, identity.label_path) : undefined;
-  return {
-    id: id === undefined || id === null ? null : String(id),
-    label: label === undefined || label === null ? null : String(label),
-  };
-}
-
-/** A scalar at a dotted path of the identity response; objects are not an id or a label. */
-function pick(value: unknown, path: string): unknown {
-  const found = fieldValue(value as Record<string, unknown>, path);
-  return typeof found === "object" ? undefined : found;
+  return identityFrom(identity, json);
 }
 
 export function oauthConnection(

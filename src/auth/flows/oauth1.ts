@@ -13,7 +13,8 @@ import { newConnection, type ConnectionRecord } from "../../vault/records.js";
 import type { AuthorizeHandle } from "../interaction.js";
 import type { FlowContext, FlowResult } from "../login.js";
 import { assertSecureEndpoint } from "../http.js";
-import { formAnswer, oauth1Identity, oauth1Request, type OAuth1Identity } from "../oauth1/client.js";
+import type { Identity } from "../identity.js";
+import { formAnswer, oauth1Identity, oauth1Request } from "../oauth1/client.js";
 import { resolveConsumer, type OAuth1Consumer } from "../oauth1/consumer.js";
 import { aborted } from "./pkce.js";
 
@@ -45,7 +46,7 @@ export async function requestToken(def: ProviderDefinition, consumer: OAuth1Cons
 export interface TokenCredentials {
   token: string;
   secret: string;
-  account: OAuth1Identity;
+  account: Identity;
 }
 
 /** Step 3: token credentials for the verifier (from the redirect, or the PIN). */
