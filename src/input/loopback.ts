@@ -1,7 +1,15 @@
 // What the local pages (login callback, secret form) share: they listen on 127.0.0.1 only,
 // answer only loopback Host headers (DNS rebinding), and send pages nothing may cache or frame.
+import { timingSafeEqual } from "node:crypto";
 import type { Server, ServerResponse } from "node:http";
 import { UsageError } from "../errors.js";
+
+/** Compares a token a request carried with the expected one in constant time. */
+export function sameToken(got: string, want: string): boolean {
+  const a = Buffer.from(got);
+  const b = Buffer.from(want);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
 
 export function hostIsLoopback(host: string | undefined, port: number): boolean {
   if (!host) return false;

@@ -2,10 +2,10 @@
 // keys), for people who would rather paste into a browser than into a terminal. The page's URL
 // carries a one-time token; the form carries a CSRF token; only 127.0.0.1/localhost Host headers
 // are answered (DNS rebinding); every answer is no-store; one good submission shuts it down.
-import { randomBytes, timingSafeEqual } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { InputField, InputRequest } from "../auth/interaction.js";
-import { escapeHtml as escape, hostIsLoopback, htmlPage as page, listenOnLoopback } from "./loopback.js";
+import { escapeHtml as escape, hostIsLoopback, htmlPage as page, listenOnLoopback, sameToken } from "./loopback.js";
 
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -81,12 +81,6 @@ export async function startSecretForm(port: number, request: InputRequest): Prom
 
   await listenOnLoopback(server, port, "local form");
   return { url: `http://127.0.0.1:${port}${path}`, values, close };
-}
-
-function sameToken(got: string, want: string): boolean {
-  const a = Buffer.from(got);
-  const b = Buffer.from(want);
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 function readBody(req: IncomingMessage): Promise<string> {

@@ -5,10 +5,10 @@
 //   authorize page shows and types it; chosen when no browser can be opened, or with --pin;
 // - existing tokens: an access token and secret issued elsewhere (X's developer portal), from
 //   the definition's variables or asked for, checked at the identity endpoint and stored.
-import { timingSafeEqual } from "node:crypto";
 import { AuthenticationError, CredentialMissingError, UsageError } from "../../errors.js";
 import type { OAuth1Section, ProviderDefinition } from "../../providers/schema.js";
 import { ForeignCallbackError, startCallbackServer } from "../../input/callback-server.js";
+import { sameToken } from "../../input/loopback.js";
 import { newConnection, type ConnectionRecord } from "../../vault/records.js";
 import type { AuthorizeHandle } from "../interaction.js";
 import type { FlowContext, FlowResult } from "../login.js";
@@ -69,17 +69,11 @@ export async function accessToken(def: ProviderDefinition, consumer: OAuth1Consu
   };
 }
 
-function sameText(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
 /** The verifier of a redirect for this request token; throws on a denial or a foreign token. */
 export function checkOAuth1Callback(params: URLSearchParams, requestToken: string): string {
   // X denies with ?denied=<request token>: a callback for another request token is not ours to act on
   const token = params.get("oauth_token") ?? params.get("denied") ?? "";
-  if (!sameText(token, requestToken)) {
+  if (!sameToken(token, requestToken)) {
     throw new ForeignCallbackError("the login callback carried a different request token; it did not come from this login", {
       hint: "run the login again; if this repeats, something else is calling the callback address",
     });

@@ -1,9 +1,10 @@
 // Authorization code with PKCE (RFC 7636, S256) through a loopback redirect (RFC 8252).
 // The code is exchanged as soon as it arrives: some providers expire it within seconds.
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { AuthenticationError, UsageError } from "../../errors.js";
 import type { ProviderDefinition } from "../../providers/schema.js";
 import { ForeignCallbackError, startCallbackServer } from "../../input/callback-server.js";
+import { sameToken } from "../../input/loopback.js";
 import type { AuthorizeHandle, LoginInteraction } from "../interaction.js";
 import { assertSecureEndpoint } from "../http.js";
 import { tokenRequest, type OAuthClient, type TokenResponse } from "../token-client.js";
@@ -24,9 +25,7 @@ export function pkcePair(): { verifier: string; challenge: string } {
 /** Throws unless the callback query carries a code for this state; errors carry the server's description. */
 export function checkCallback(params: URLSearchParams, state: string): string {
   // The state first: an error from someone else's callback must not end this login.
-  const got = Buffer.from(params.get("state") ?? "");
-  const want = Buffer.from(state);
-  if (got.length !== want.length || !timingSafeEqual(got, want)) {
+  if (!sameToken(params.get("state") ?? "", state)) {
     throw new ForeignCallbackError("the login callback carried a wrong state; it did not come from this login", {
       hint: "run the login again; if this repeats, something else is calling the callback address",
     });
