@@ -276,10 +276,11 @@ export class Authsome {
 
     let record = await usableConnection(connections, base, stored.connection_name, { windowSeconds: this.windowSeconds });
     const client = await this.clientFor(connections, record);
-    const response = await this.send(req, (url, method, body) => {
-      if (!routes.allows(url)) return undefined;
-      return authHeaders(definition, record, client, { method, url: url.href, ...signableBody({ body, headers: req.headers }) });
-    }, credentialHeaderNames(definition, record));
+    // signs with whatever `record` holds when called: the retry below uses the refreshed one
+    const sign = (url: URL, method: string, body: BodyInit | null) =>
+      routes.allows(url) ? authHeaders(definition, record, client, { method, url: url.href, ...signableBody({ body, headers: req.headers }) }) : undefined;
+    const credentialHeaders = credentialHeaderNames(definition, record);
+    const response = await this.send(req, sign, credentialHeaders);
 
     const rejected = record.access_token;
     if (response.status !== 401 || !req.replayable || record.auth_type !== "oauth2" || !record.refresh_token || !rejected) return response;
@@ -287,10 +288,7 @@ export class Authsome {
     record = await refreshConnection({ connections, definition: base, windowSeconds: this.windowSeconds, rejectedAccessToken: rejected }, record);
     if (record.access_token === rejected) return response;
     await response.body?.cancel().catch(() => {});
-    return this.send(req, (url, method, body) => {
-      if (!routes.allows(url)) return undefined;
-      return authHeaders(definition, record, client, { method, url: url.href, ...signableBody({ body, headers: req.headers }) });
-    }, credentialHeaderNames(definition, record));
+    return this.send(req, sign, credentialHeaders);
   }
 
   /** Sends the request, following redirects itself: the credential goes only where `sign` returns headers. */
