@@ -1,4 +1,5 @@
 import type { ProviderDefinition, Route } from "../providers/schema.js";
+import { expandBaseUrl } from "../providers/validate.js";
 import type { ConnectionAuthType } from "../vault/records.js";
 
 // Pure routing: which connection's credential (if any) an HTTPS request gets. No I/O.
@@ -219,12 +220,18 @@ export class RouteTable {
 
 /** The definition's token, authorize, revoke, device, registration and OAuth 1.0a/app-only endpoints as "host:port/path". */
 export function authEndpointUrls(def: ProviderDefinition): string[] {
+  let oauth = def.oauth;
+  try {
+    oauth = expandBaseUrl(def).oauth;
+  } catch {
+    // templated URLs whose base is unknown: those cannot be requested, nothing to exclude
+  }
   const urls = [
-    def.oauth?.authorization_url,
-    def.oauth?.token_url,
-    def.oauth?.revocation_url,
-    def.oauth?.device_authorization_url,
-    def.oauth?.registration_endpoint,
+    oauth?.authorization_url,
+    oauth?.token_url,
+    oauth?.revocation_url,
+    oauth?.device_authorization_url,
+    oauth?.registration_endpoint,
     def.oauth1?.request_token_url,
     def.oauth1?.authorize_url,
     def.oauth1?.access_token_url,
@@ -232,18 +239,16 @@ export function authEndpointUrls(def: ProviderDefinition): string[] {
     def.app_only?.token_url,
     def.app_only?.invalidate_url,
   ];
-  const baseUrl = typeof def.oauth?.base_url === "string" ? def.oauth.base_url.replace(/\/+$/, "") : undefined;
   const out: string[] = [];
   for (const raw of urls) {
     if (typeof raw !== "string" || raw === "") continue;
-    const value = baseUrl ? raw.replace("{base_url}", baseUrl) : raw;
     try {
-      const u = new URL(value);
+      const u = new URL(raw);
       const port = u.port ? Number(u.port) : u.protocol === "http:" ? 80 : 443;
       const path = u.pathname.length > 1 ? u.pathname.replace(/\/+$/, "") : u.pathname;
       out.push(`${u.hostname.toLowerCase()}:${port}${path}`);
     } catch {
-      // templated URL whose base is unknown: nothing to exclude
+      // not a URL: nothing to exclude
     }
   }
   return out;
