@@ -5,6 +5,7 @@ import type { Home } from "../home/home.js";
 import { assertName } from "../home/names.js";
 import type { ProviderRegistry } from "../providers/registry.js";
 import type { Connections } from "../vault/connections.js";
+import { withRefreshLock } from "./refresh.js";
 
 /** The same document as `authsome remove --json`. */
 export interface RemoveResult {
@@ -27,14 +28,16 @@ export async function removeStored(home: Home, connections: Connections, registr
   const profile = connections.profile;
   if (connection !== undefined) {
     const name = assertName("connection", connection);
-    if (!(await connections.delete(provider, name))) {
+    const exists = (await connections.list(provider)).some((e) => e.connection === name);
+    // under the refresh lock: a refresh in flight elsewhere finishes first and cannot write it back
+    if (!exists || !(await withRefreshLock(connections, provider, name, () => connections.delete(provider, name)))) {
       throw new CredentialMissingError(`no connection "${name}" for provider "${provider}"`, { hint: "`authsome list` shows the connections" });
     }
     audit(home, "remove", { provider, connection: name, profile });
     return { status: "removed", provider, profile, connections: [name], client_credentials: false, definition: false };
   }
   const entries = await connections.list(provider);
-  for (const e of entries) await connections.delete(provider, e.connection);
+  for (const e of entries) await withRefreshLock(connections, provider, e.connection, () => connections.delete(provider, e.connection));
   const client = await connections.deleteClient(provider);
   const definition = registry.unregister(provider);
   if (entries.length === 0 && !client && !definition) {

@@ -143,3 +143,15 @@ test("logout during another process's refresh waits for it, then revokes the new
   const after = await cliAsync(["get", PROVIDER], { home });
   assert.equal(after.code, 5, "the connection stays deleted");
 });
+
+test("remove during another process's refresh waits for it: the refreshed connection is not written back", async () => {
+  const { home } = await homeWithExpiredToken(server);
+  server.failNext("slow");
+  const refreshing = cliAsync(["get", PROVIDER, "--field", "access_token", "--show-secret"], { home });
+  await new Promise((resolve) => setTimeout(resolve, 500)); // the refresh request is now held at the server
+  const removed = await cliAsync(["remove", PROVIDER, "--connection", "default"], { home });
+  assert.equal((await refreshing).code, 0);
+  assert.equal(removed.code, 0, removed.stderr);
+  const after = await cliAsync(["get", PROVIDER], { home });
+  assert.equal(after.code, 5, "the connection stays deleted");
+});
