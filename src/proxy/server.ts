@@ -400,7 +400,9 @@ function relayResponse(upRes: IncomingMessage, res: ServerResponse): void {
     raw.push(name, upRes.rawHeaders[i + 1]!);
   }
   res.writeHead(upRes.statusCode ?? 502, upRes.statusMessage, raw);
-  res.flushHeaders();
+  // a stream (server-sent events) may wait before its first byte: its headers go at once; a body
+  // of known length follows its headers at once, and goes in the same write
+  if (upRes.headers["content-length"] === undefined) res.flushHeaders();
   upRes.pipe(res);
   upRes.on("error", () => res.destroy());
 }
