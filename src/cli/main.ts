@@ -119,6 +119,7 @@ export async function run(argv: string[], io: Io = { stdin: process.stdin, stdou
     .option("--use <provider=connection>", "use this connection of a provider (repeatable)", collect)
     .option("--resolve <host:port:address>", "connect to ADDRESS for HOST:PORT, as curl's --resolve (repeatable)", collect)
     .option("--upstream-ca <file>", "also trust this CA (PEM) for upstream TLS")
+    .option("--inject-loopback-http", "also inject into plain-http requests to loopback addresses (local test servers); loopback then goes through the proxy")
     .passThroughOptions()
     .allowUnknownOption()
     .action(action(() => import("./commands/run.js")));

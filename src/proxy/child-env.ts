@@ -29,6 +29,8 @@ export interface ChildEnvInput {
   placeholders: string[];
   /** Variables removed (client secrets of the injected providers). */
   remove: string[];
+  /** Loopback requests go through the proxy too (`--inject-loopback-http`): not added to NO_PROXY. */
+  loopbackThroughProxy?: boolean;
 }
 
 function readIfFile(path: string | undefined): string {
@@ -74,7 +76,7 @@ export function childEnv(input: ChildEnvInput): NodeJS.ProcessEnv {
   delete env.ALL_PROXY;
   delete env.all_proxy;
   const noProxy = (base.NO_PROXY ?? base.no_proxy ?? "").split(",").map((s) => s.trim()).filter(Boolean);
-  for (const host of LOOPBACK) if (!noProxy.includes(host)) noProxy.push(host);
+  if (!input.loopbackThroughProxy) for (const host of LOOPBACK) if (!noProxy.includes(host)) noProxy.push(host);
   env.NO_PROXY = env.no_proxy = noProxy.join(",");
 
   // Node's fetch ignores the proxy variables: Node 22.21+/24 read them with NODE_USE_ENV_PROXY,

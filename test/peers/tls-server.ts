@@ -1,8 +1,10 @@
 // A local HTTPS server that stands in for real services (api.openai.com, api.x.com, ...): its own
 // CA (made with the openssl CLI, independent of the proxy's code), one certificate for every
 // host name it serves, and a log of what each request carried. Also: server-sent events,
-// redirects, sized bodies, a WebSocket echo and an optional per-request authorizer.
+// redirects, sized bodies, a WebSocket echo and an optional per-request authorizer; for the
+// wire-level tests: chunked and close-delimited answers, bodiless statuses and raw headers.
 import { execFileSync, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { readFileSync, writeFileSync } from "node:fs";
 import https from "node:https";
@@ -20,7 +22,12 @@ export interface Recorded {
   method: string;
   path: string;
   headers: IncomingMessage["headers"];
+  /** Names and values as they arrived, repeats included (headers keeps only one Authorization). */
+  rawHeaders: string[];
   body: string;
+  /** Size and sha256 (hex) of the body bytes as received (binary-safe, unlike body). */
+  bodyBytes: number;
+  bodySha256: string;
   /** True when the TLS client presented a certificate (only the child's own handshake can). */
   clientCert: boolean;
   websocket?: boolean;
@@ -34,6 +41,8 @@ export interface TlsPeer {
   clientCertFile: string;
   clientKeyFile: string;
   requests: Recorded[];
+  /** How many TLS connections clients have opened to the peer so far. */
+  connections(): number;
   clear(): void;
   close(): Promise<void>;
 }
@@ -44,6 +53,11 @@ export interface TlsPeerOptions {
   authorize?: (req: IncomingMessage) => number | undefined | Promise<number | undefined>;
   /** Serve the bare repositories under this directory at /git/ (git's smart HTTP, via git http-backend). */
   gitRoot?: string;
+  /**
+   * Drop a connection that stays idle this many ms after an answer, while the answers still
+   * announce Node's default "Keep-Alive: timeout=5" (an upstream that closes earlier than it says).
+   */
+  keepAliveTimeout?: number;
 }
 
 /** git's smart HTTP through `git http-backend` (CGI). */
@@ -103,7 +117,7 @@ export function makeCertificates(hosts: string[]): { dir: string; ca: string; ce
   return { dir, ca: join(dir, "ca.pem"), cert: join(dir, "server.pem"), key: join(dir, "server.key"), clientCert: join(dir, "client.pem"), clientKey: join(dir, "client.key") };
 }
 
-function record(req: IncomingMessage, body: string, websocket = false): Recorded {
+function record(req: IncomingMessage, raw: Buffer, websocket = false): Recorded {
   const socket = req.socket as TLSSocket;
   const peer = socket.getPeerCertificate?.();
   return {
@@ -112,7 +126,10 @@ function record(req: IncomingMessage, body: string, websocket = false): Recorded
     method: req.method ?? "GET",
     path: req.url ?? "/",
     headers: req.headers,
-    body,
+    rawHeaders: req.rawHeaders,
+    body: raw.toString("utf8"),
+    bodyBytes: raw.length,
+    bodySha256: createHash("sha256").update(raw).digest("hex"),
     clientCert: Boolean(peer && Object.keys(peer).length > 0),
     ...(websocket ? { websocket } : {}),
   };
@@ -138,6 +155,52 @@ async function serve(req: IncomingMessage, res: ServerResponse, url: URL): Promi
     res.writeHead(200, { "Content-Type": "application/octet-stream", "Content-Length": n });
     return void res.end(Buffer.alloc(n, 97));
   }
+  if (url.pathname === "/chunked") {
+    // n chunks of "chunk <i>\n", a short pause between them, no Content-Length
+    const n = Number(url.searchParams.get("n") ?? 3);
+    res.writeHead(200, { "Content-Type": "text/plain" });
+    for (let i = 0; i < n; i++) {
+      res.write(`chunk ${i}\n`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return void res.end();
+  }
+  if (url.pathname === "/close-delimited") {
+    // neither Content-Length nor chunked: the body ends where the connection does (raw bytes)
+    const n = Number(url.searchParams.get("n") ?? 10_000);
+    const socket = res.socket!;
+    socket.write("HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nX-Framing: close\r\n\r\n");
+    for (let sent = 0; sent < n; sent += 4096) {
+      socket.write(Buffer.alloc(Math.min(4096, n - sent), 98));
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    return void socket.end();
+  }
+  if (url.pathname === "/status") {
+    // a bodiless status; cl= adds a Content-Length (a 304 may describe the representation)
+    const code = Number(url.searchParams.get("code") ?? 204);
+    const cl = url.searchParams.get("cl");
+    res.writeHead(code, { "X-Status": String(code), ETag: '"v1"', ...(cl !== null ? { "Content-Length": cl } : {}) });
+    return void res.end();
+  }
+  if (url.pathname === "/raw-headers") {
+    // names in odd case, repeated fields, a comma inside a cookie, a custom reason phrase
+    const body = "raw headers\n";
+    res.writeHead(203, "Fine By Me", [
+      "x-MiXeD-cAsE", "Value With  Two Spaces",
+      "Set-Cookie", "session=abc; Path=/; HttpOnly",
+      "set-cookie", "pref=dark; Expires=Wed, 21 Oct 2099 07:28:00 GMT",
+      "SET-COOKIE", "third=3",
+      "Link", "</a>; rel=preload",
+      "Link", "</b>; rel=preload",
+      "X-Empty", "",
+      "WWW-Authenticate", 'Bearer realm="one"',
+      "WWW-Authenticate", 'Basic realm="two"',
+      "Content-Type", "text/plain; charset=utf-8",
+      "Content-Length", String(Buffer.byteLength(body)),
+    ]);
+    return void res.end(body);
+  }
   const text = JSON.stringify({ ok: true, host: req.headers.host, path: url.pathname });
   res.writeHead(200, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text), "X-Peer": "tls-server", "Set-Cookie": ["a=1", "b=2"] });
   res.end(text);
@@ -153,12 +216,21 @@ export async function startTlsPeer(options: TlsPeerOptions): Promise<TlsPeer> {
     rejectUnauthorized: false,
     keepAlive: true,
   });
+  const idleTimers = new WeakMap<object, NodeJS.Timeout>();
+  let connections = 0;
+  server.on("secureConnection", () => void connections++);
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    const idleMs = options.keepAliveTimeout;
+    if (idleMs !== undefined) {
+      const socket = req.socket;
+      clearTimeout(idleTimers.get(socket));
+      res.on("finish", () => idleTimers.set(socket, setTimeout(() => socket.destroy(), idleMs)));
+    }
     const chunks: Buffer[] = [];
     req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", async () => {
       const raw = Buffer.concat(chunks);
-      requests.push(record(req, raw.toString("utf8")));
+      requests.push(record(req, raw));
       const url = new URL(req.url ?? "/", "https://peer");
       const refuse = await options.authorize?.(req);
       if (refuse) {
@@ -171,7 +243,7 @@ export async function startTlsPeer(options: TlsPeerOptions): Promise<TlsPeer> {
   });
   const wss = new WebSocketServer({ noServer: true });
   server.on("upgrade", async (req: IncomingMessage, socket, head) => {
-    requests.push(record(req, "", true));
+    requests.push(record(req, Buffer.alloc(0), true));
     const refuse = await options.authorize?.(req);
     if (refuse) return void socket.end(`HTTP/1.1 ${refuse} Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
     wss.handleUpgrade(req, socket, head, (ws) => ws.on("message", (data, binary) => ws.send(data, { binary })));
@@ -184,6 +256,7 @@ export async function startTlsPeer(options: TlsPeerOptions): Promise<TlsPeer> {
     clientCertFile: certs.clientCert,
     clientKeyFile: certs.clientKey,
     requests,
+    connections: () => connections,
     clear: () => void requests.splice(0),
     close: async () => {
       wss.close();

@@ -108,6 +108,29 @@ test("plain http is forwarded but never injected", async () => {
   }
 });
 
+test("--inject-loopback-http: plain http to a loopback destination gets the credential, and loopback goes through the proxy", async () => {
+  const seenHere: Array<string | undefined> = [];
+  const server = createServer((req, res) => {
+    seenHere.push(req.headers.authorization);
+    res.end("plain");
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const port = (server.address() as AddressInfo).port;
+  try {
+    const r = await fx.run(["sh", "-c", 'curl -sS --fail -H "Authorization: Bearer $OPENAI_API_KEY" http://api.openai.com/v1/plain && echo " $NO_PROXY"'], {
+      options: ["--inject-loopback-http", "--resolve", `api.openai.com:80:127.0.0.1:${port}`],
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const [body, noProxy] = r.stdout.split(" ");
+    assert.equal(body, "plain");
+    assert.deepEqual(seenHere, [`Bearer ${SECRETS.openai}`]);
+    assert.ok(!/127\.0\.0\.1|localhost/.test(noProxy ?? ""), `NO_PROXY still skips loopback: ${noProxy}`);
+  } finally {
+    server.close();
+  }
+});
+
 test("a request whose headers carry a line break inside a value is refused, and nothing reaches the service", async () => {
   // Raw bytes through the tunnel: real clients refuse to send such headers at all.
   const script = `

@@ -21,6 +21,7 @@ export interface RunOptions {
   use?: string[];
   resolve?: string[];
   upstreamCa?: string;
+  injectLoopbackHttp?: boolean;
 }
 
 /** `--resolve HOST:PORT:ADDRESS` (as in curl); ADDRESS may carry its own port ("127.0.0.1:8443", "[::1]:8443"). */
@@ -114,7 +115,8 @@ export default async function runCommand(ctx: CommandContext, command: string[],
   const ca = new RunCa();
   const token = randomBytes(24).toString("hex");
   const credentials = new CredentialSource(ctx.connections, definitions, windowSeconds);
-  const proxy = await startProxy({ token, ca, routes, credentials, resolve, ...(upstreamCa ? { upstreamCa } : {}) });
+  const injectLoopbackHttp = opts.injectLoopbackHttp === true;
+  const proxy = await startProxy({ token, ca, routes, credentials, resolve, injectLoopbackHttp, ...(upstreamCa ? { upstreamCa } : {}) });
   const temp = privateTempDir();
   try {
     const placeholders: string[] = [];
@@ -130,6 +132,7 @@ export default async function runCommand(ctx: CommandContext, command: string[],
       caPem: ca.certPem,
       placeholders,
       remove,
+      loopbackThroughProxy: injectLoopbackHttp,
     });
     const injected = routes.providers;
     ctx.out.info(`authsome run: ${injected.length ? `injecting ${injected.join(", ")}` : "no provider to inject"} (proxy 127.0.0.1:${proxy.port})`);

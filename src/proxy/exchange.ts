@@ -1,0 +1,281 @@
+import type { Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import type { RequestToAuthorize } from "../auth/request-auth.js";
+import {
+  endToEnd,
+  field,
+  fieldTokens,
+  keepsAlive,
+  localResponse,
+  MessageError,
+  parseRequestHead,
+  parseResponseHead,
+  relayedResponseHead,
+  requestFraming,
+  responseFraming,
+  serializeRequest,
+  type Fields,
+  type RequestHead,
+  type ResponseHead,
+} from "./http1.js";
+import { InjectionError, type CredentialSource, type Injection } from "./inject.js";
+import { SocketReader } from "./reader.js";
+import type { RouteMatch, RouteTable } from "./router.js";
+import type { Destination, UpstreamConnection, UpstreamPool } from "./upstream.js";
+
+// One client connection's requests, in order: each is read, given its credential when a route
+// matches, sent upstream on a pooled connection and answered with the service's response, byte
+// for byte. Small bodies are held so that a 401 can be retried after a refresh; everything
+// else streams both ways. When no credential can be produced the child gets a 502 naming the
+// provider, and nothing is forwarded.
+
+export interface RelayContext {
+  routes: RouteTable;
+  credentials: CredentialSource;
+  pool: UpstreamPool;
+}
+
+/** What the connection is: decrypted traffic for one CONNECT target, or the proxy's own port. */
+export interface ClientSide {
+  /** Where a request goes and whether it may get a credential; throws MessageError, or answers it itself (undefined). */
+  destination(head: RequestHead, client: Duplex, reader: SocketReader): { dest: Destination; path: string; inject: boolean } | undefined;
+}
+
+/** Bodies up to this size are held so that a 401 can be retried after a refresh. */
+const RETRY_BUFFER_LIMIT = 64 * 1024;
+/** Form bodies are always held (OAuth 1.0a signs them), up to this size. */
+const FORM_BUFFER_LIMIT = 8 * 1024 * 1024;
+const HEAD_LIMIT = 64 * 1024;
+const NO_BODY = Buffer.alloc(0);
+
+/** The connection was taken over (CONNECT, WebSocket): stop reading requests from it. */
+const TAKEN_OVER = Symbol("taken over");
+
+type Outcome = boolean | typeof TAKEN_OVER;
+
+/** The client connection and the upstream connection its current request uses (closed with it). */
+interface ClientConnection {
+  socket: Socket;
+  reader: SocketReader;
+  upstream: Socket | undefined;
+}
+
+export async function serveConnection(socket: Socket, ctx: RelayContext, side: ClientSide): Promise<void> {
+  const client: ClientConnection = { socket, reader: new SocketReader(socket), upstream: undefined };
+  socket.on("error", () => socket.destroy());
+  // a child that goes away mid-request takes the request's upstream connection with it
+  socket.on("close", () => client.upstream?.destroy());
+  for (;;) {
+    let outcome: Outcome;
+    try {
+      const raw = await client.reader.head(HEAD_LIMIT, 431);
+      if (!raw) return void socket.end();
+      const head = parseRequestHead(raw);
+      const where = side.destination(head, socket, client.reader);
+      if (!where) return;
+      outcome = await exchange(ctx, client, head, where.dest, where.path, where.inject);
+    } catch (err) {
+      // only errors before any answer reach here; a refused request ends its connection
+      if (err instanceof MessageError && !socket.destroyed) socket.end(jsonResponse(err.status, { error: errorName(err.status), message: err.message }, true));
+      else socket.destroy();
+      return;
+    } finally {
+      client.upstream = undefined;
+    }
+    if (outcome === TAKEN_OVER) return;
+    if (!outcome) return void socket.end();
+  }
+}
+
+function errorName(status: number): string {
+  return status === 431 ? "headers_too_large" : status === 413 ? "body_too_large" : status === 400 ? "bad_request" : "proxy_error";
+}
+
+export function jsonResponse(status: number, body: Record<string, string>, close: boolean): Buffer {
+  const reasons: Record<number, string> = { 400: "Bad Request", 413: "Payload Too Large", 431: "Request Header Fields Too Large", 502: "Bad Gateway" };
+  const fields: Fields = [["Content-Type", "application/json"], ["X-Authsome-Proxy", "1"]];
+  if (close) fields.push(["Connection", "close"]);
+  return localResponse(status, reasons[status] ?? "Error", fields, JSON.stringify(body));
+}
+
+function failureBody(match: RouteMatch, err: unknown): Record<string, string> {
+  const login = `authsome login ${match.provider}${match.connection === "default" ? "" : ` --connection ${match.connection}`}`;
+  return {
+    error: "authsome_no_credential",
+    provider: match.provider,
+    connection: match.connection,
+    message: err instanceof InjectionError ? err.message : `no credential for "${match.provider}"`,
+    hint: err instanceof InjectionError ? err.hint : `run \`${login}\``,
+    login,
+  };
+}
+
+function authority(dest: Destination): string {
+  const host = dest.host.includes(":") ? `[${dest.host}]` : dest.host;
+  return dest.port === (dest.tls ? 443 : 80) ? host : `${host}:${dest.port}`;
+}
+
+/** The request's fields as sent upstream: its own end-to-end ones, Host, the credential, and a held body's length. */
+function upstreamFields(head: RequestHead, dest: Destination, injection: Injection | undefined, held: Buffer | undefined, upgrade: string | undefined): Fields {
+  const drop = ["host", "expect", ...(injection?.replace ?? [])];
+  if (held) drop.push("transfer-encoding", "content-length");
+  let out = endToEnd(head, drop);
+  out.unshift(["Host", authority(dest)]);
+  if (injection) {
+    for (const [name, value] of Object.entries(injection.headers)) {
+      const lower = name.toLowerCase();
+      // the definition's extra headers yield to the child's own; the credential never does
+      if (injection.extras.includes(lower) && !injection.replace.includes(lower) && head.index.has(lower)) continue;
+      out = out.filter(([n]) => n.toLowerCase() !== lower);
+      out.push([name, value]);
+    }
+  }
+  if (held && (held.length > 0 || head.index.has("content-length"))) out.push(["Content-Length", String(held.length)]);
+  if (upgrade) out.push(["Connection", "Upgrade"], ["Upgrade", upgrade]);
+  return out;
+}
+
+async function exchange(ctx: RelayContext, client: ClientConnection, head: RequestHead, dest: Destination, path: string, mayInject: boolean): Promise<Outcome> {
+  const { socket, reader } = client;
+  const framing = requestFraming(head);
+  // routes name https ports; plain http on its default port counts as the https default (loopback stand-ins)
+  const match = mayInject ? ctx.routes.match(dest.host, !dest.tls && dest.port === 80 ? 443 : dest.port, path) : undefined;
+  const upgrade = head.index.has("upgrade") && fieldTokens(head, "connection").includes("upgrade") ? field(head, "upgrade") : undefined;
+  const contentType = field(head, "content-type");
+  const isForm = contentType !== undefined && /^application\/x-www-form-urlencoded\b/i.test(contentType);
+
+  // the proxy answers 100-continue itself: a held body has to be read before anything goes upstream
+  if (framing.kind !== "none" && fieldTokens(head, "expect").includes("100-continue")) socket.write("HTTP/1.1 100 Continue\r\n\r\n");
+  let held: Buffer | undefined;
+  if (framing.kind === "none") held = NO_BODY;
+  else if (match && ((framing.kind === "length" && framing.length <= RETRY_BUFFER_LIMIT) || (isForm && match.authType === "oauth1"))) {
+    held = await reader.collect(framing, FORM_BUFFER_LIMIT);
+    if (!held) throw new MessageError(413, "form bodies signed with OAuth 1.0a are limited to 8 MiB");
+  }
+  const bodyRead = held !== undefined;
+
+  let injection: Injection | undefined;
+  let authRequest: RequestToAuthorize | undefined;
+  if (match) {
+    authRequest = { method: head.method, url: `${dest.tls ? "https" : "http"}://${authority(dest)}${path}`, ...(held && isForm ? { body: held, contentType: contentType! } : {}) };
+    try {
+      injection = await ctx.credentials.inject(match, authRequest);
+    } catch (err) {
+      socket.write(jsonResponse(502, failureBody(match, err), !bodyRead));
+      return bodyRead;
+    }
+  }
+
+  let refreshed = false;
+  for (;;) {
+    let conn: UpstreamConnection;
+    try {
+      conn = await ctx.pool.acquire(dest);
+    } catch {
+      socket.write(jsonResponse(502, { error: "upstream_unreachable", message: `${dest.host} could not be reached or its certificate is not trusted` }, !bodyRead));
+      return bodyRead;
+    }
+    if (socket.destroyed) {
+      ctx.pool.release(conn);
+      return false;
+    }
+    const up = conn.socket;
+    client.upstream = up;
+    const requestHead = serializeRequest(head.method, path, upstreamFields(head, dest, injection, held, upgrade));
+    up.write(held && held.length > 0 ? Buffer.concat([requestHead, held]) : requestHead);
+    let bodySent = bodyRead;
+    if (!bodyRead) {
+      reader.relay(framing, up).then(
+        (done) => (bodySent = done),
+        () => void socket.destroy(), // a malformed chunked body: nothing sensible can follow
+      );
+    }
+    let answered = false;
+    try {
+      // the response head; interim answers other than 100 (sent already) are passed on
+      let raw: Buffer | undefined;
+      let response: ResponseHead | undefined;
+      for (;;) {
+        raw = await conn.reader.head(HEAD_LIMIT, 502);
+        if (!raw) break;
+        response = parseResponseHead(raw);
+        if (response.status >= 200 || response.status === 101) break;
+        if (response.status !== 100) socket.write(raw);
+      }
+      if (!raw || !response) {
+        up.destroy();
+        // a kept-alive connection the service closed meanwhile: send again on a new one
+        if (conn.reused && conn.reader.received === 0 && bodyRead) continue;
+        if (socket.destroyed) return false;
+        socket.write(jsonResponse(502, { error: "upstream_closed", message: `${dest.host} closed the connection without answering` }, true));
+        return false;
+      }
+
+      const responseBody = responseFraming(head.method, response);
+      if (response.status === 401 && !refreshed && held && match && authRequest && injection?.refreshable) {
+        refreshed = true;
+        let next: Injection | undefined;
+        try {
+          next = await ctx.credentials.retryAfter401(match, authRequest, injection.refreshable);
+        } catch (err) {
+          up.destroy();
+          socket.write(jsonResponse(502, failureBody(match, err), false));
+          return true;
+        }
+        if (next) {
+          // the 401 is dropped and the request sent again with the new token
+          if (responseBody.kind !== "close" && (await conn.reader.relay(responseBody, undefined)) && keepsAlive(response)) ctx.pool.release(conn);
+          else up.destroy();
+          injection = next;
+          continue;
+        }
+        // nothing new to try: the child gets the service's 401
+      }
+
+      if (response.status === 101) {
+        if (!upgrade) throw new MessageError(502, "the service switched protocols unasked");
+        socket.write(raw);
+        client.upstream = undefined;
+        join(socket, reader.detach(), up, conn.reader.detach());
+        return TAKEN_OVER;
+      }
+
+      const clientKeeps = keepsAlive(head) && responseBody.kind !== "close" && !upgrade;
+      answered = true;
+      const complete = await conn.reader.relay(responseBody, socket, relayedResponseHead(raw, response, !clientKeeps));
+      if (!complete) {
+        // the service broke off: the child must not take a short body for a whole one
+        up.destroy();
+        socket.destroy();
+        return false;
+      }
+      // an answer that came before the whole body was sent ends both connections
+      if (bodySent && responseBody.kind !== "close" && keepsAlive(response)) ctx.pool.release(conn);
+      else up.destroy();
+      return clientKeeps && bodySent;
+    } catch (err) {
+      up.destroy();
+      if (answered) {
+        socket.destroy();
+        return false;
+      }
+      if (err instanceof MessageError && !socket.destroyed) {
+        socket.write(jsonResponse(502, { error: "upstream_error", message: err.message }, true));
+        return false;
+      }
+      throw err;
+    }
+  }
+}
+
+/** Two sockets joined both ways (a WebSocket, a blind tunnel), with what each had queued. */
+export function join(a: Duplex, aQueued: Buffer, b: Duplex, bQueued: Buffer): void {
+  if (bQueued.length > 0) a.write(bQueued);
+  if (aQueued.length > 0) b.write(aQueued);
+  a.pipe(b);
+  b.pipe(a);
+  a.on("close", () => b.destroy());
+  b.on("close", () => a.destroy());
+  a.on("error", () => a.destroy());
+  b.on("error", () => b.destroy());
+}

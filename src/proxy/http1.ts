@@ -1,0 +1,226 @@
+// HTTP/1.1 message heads and body framing (RFC 9112), as much as a relay needs: parse a head,
+// decide where its body ends, write a head back out. Bodies themselves are never parsed, only
+// delimited, so what the child and the service send passes through byte for byte.
+
+export type Fields = Array<[name: string, value: string]>;
+
+export interface MessageHead {
+  /** "1.0" or "1.1". */
+  version: string;
+  /** As received: names in their own case, in order. */
+  fields: Fields;
+  /** Lowercase name -> its values, in order. */
+  index: Map<string, string[]>;
+}
+
+export interface RequestHead extends MessageHead {
+  method: string;
+  target: string;
+}
+
+export interface ResponseHead extends MessageHead {
+  status: number;
+}
+
+/** Where a body ends: no body, after N bytes, after the last chunk, or when the connection closes. */
+export type Framing = { kind: "none" } | { kind: "length"; length: number } | { kind: "chunked" } | { kind: "close" };
+
+/** A message that cannot be relayed; `status` is what the child is answered (400, 431, 502...). */
+export class MessageError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const REQUEST_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) ([^\s]+) HTTP\/(1\.[01])$/;
+const STATUS_LINE = /^HTTP\/(1\.[01]) (\d{3})(?: .*)?$/;
+
+/** The header fields of a head's lines (after the start line); a line break or control byte inside a value is refused. */
+function parseFields(lines: string[], status: number): { fields: Fields; index: Map<string, string[]> } {
+  const fields: Fields = [];
+  const index = new Map<string, string[]>();
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line === "") continue;
+    if (line[0] === " " || line[0] === "\t") throw new MessageError(status, "folded header lines are not accepted");
+    const colon = line.indexOf(":");
+    const name = colon > 0 ? line.slice(0, colon) : "";
+    if (!TOKEN.test(name)) throw new MessageError(status, "malformed header line");
+    const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, "");
+    // eslint-disable-next-line no-control-regex
+    if (/[\r\n\0]/.test(value)) throw new MessageError(status, "header values must not contain line breaks");
+    fields.push([name, value]);
+    const lower = name.toLowerCase();
+    const values = index.get(lower);
+    if (values) values.push(value);
+    else index.set(lower, [value]);
+  }
+  return { fields, index };
+}
+
+/** `head` runs up to and including the blank line. */
+export function parseRequestHead(head: Buffer): RequestHead {
+  const lines = head.toString("latin1").split("\r\n");
+  const m = REQUEST_LINE.exec(lines[0] ?? "");
+  if (!m) throw new MessageError(400, "malformed request line");
+  const request = { method: m[1]!, target: m[2]!, version: m[3]!, ...parseFields(lines, 400) };
+  if (request.version === "1.1" && request.index.get("host")?.length !== 1) throw new MessageError(400, "an HTTP/1.1 request needs exactly one Host field");
+  return request;
+}
+
+export function parseResponseHead(head: Buffer): ResponseHead {
+  const lines = head.toString("latin1").split("\r\n");
+  const m = STATUS_LINE.exec(lines[0] ?? "");
+  if (!m) throw new MessageError(502, "the service sent a malformed status line");
+  return { version: m[1]!, status: Number(m[2]), ...parseFields(lines, 502) };
+}
+
+const NONE: string[] = [];
+
+/** Every value of a field, by lowercase name. */
+export function fieldValues(head: MessageHead, lowerName: string): string[] {
+  return head.index.get(lowerName) ?? NONE;
+}
+
+export function field(head: MessageHead, lowerName: string): string | undefined {
+  return head.index.get(lowerName)?.join(", ");
+}
+
+/** The comma-separated tokens of a field, lowercased (Connection, Transfer-Encoding). */
+export function fieldTokens(head: MessageHead, lowerName: string): string[] {
+  const values = head.index.get(lowerName);
+  if (!values) return NONE;
+  const out: string[] = [];
+  for (const value of values) {
+    for (const token of value.split(",")) {
+      const t = token.trim().toLowerCase();
+      if (t !== "") out.push(t);
+    }
+  }
+  return out;
+}
+
+function contentLength(head: MessageHead, status: number): number | undefined {
+  const values = fieldValues(head, "content-length").flatMap((v) => v.split(",").map((x) => x.trim()));
+  if (values.length === 0) return undefined;
+  if (!values.every((v) => /^\d{1,15}$/.test(v) && v === values[0])) throw new MessageError(status, "conflicting or malformed Content-Length");
+  return Number(values[0]);
+}
+
+/** A request's body framing; Transfer-Encoding with Content-Length is refused (request smuggling). */
+export function requestFraming(head: RequestHead): Framing {
+  const codings = fieldTokens(head, "transfer-encoding");
+  if (codings.length > 0) {
+    if (head.index.has("content-length")) throw new MessageError(400, "Transfer-Encoding and Content-Length together are not accepted");
+    if (head.version === "1.0" || codings[codings.length - 1] !== "chunked") throw new MessageError(400, "a request body's transfer coding must end in chunked");
+    return { kind: "chunked" };
+  }
+  const length = contentLength(head, 400);
+  return length ? { kind: "length", length } : { kind: "none" };
+}
+
+export function responseFraming(requestMethod: string, head: ResponseHead): Framing {
+  if (requestMethod === "HEAD" || (head.status >= 100 && head.status < 200) || head.status === 204 || head.status === 304) return { kind: "none" };
+  const codings = fieldTokens(head, "transfer-encoding");
+  if (codings.length > 0) return codings[codings.length - 1] === "chunked" ? { kind: "chunked" } : { kind: "close" };
+  const length = contentLength(head, 502);
+  return length === undefined ? { kind: "close" } : length === 0 ? { kind: "none" } : { kind: "length", length };
+}
+
+/** Whether the sender of this head keeps its connection open afterwards. */
+export function keepsAlive(head: MessageHead): boolean {
+  const tokens = fieldTokens(head, "connection");
+  return head.version === "1.1" ? !tokens.includes("close") : tokens.includes("keep-alive");
+}
+
+/** Fields that belong to one connection (RFC 9110 7.6.1), plus those the Connection field names. */
+const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "proxy-authorization", "proxy-authenticate", "te", "trailer", "upgrade"];
+
+/** The fields without the hop-by-hop ones and without `alsoDrop` (lowercase names). */
+export function endToEnd(head: MessageHead, alsoDrop: Iterable<string> = []): Fields {
+  const drop = new Set([...HOP_BY_HOP, ...fieldTokens(head, "connection"), ...alsoDrop]);
+  return head.fields.filter(([name]) => !drop.has(name.toLowerCase()));
+}
+
+export function serializeRequest(method: string, target: string, fields: Fields): Buffer {
+  let text = `${method} ${target} HTTP/1.1\r\n`;
+  for (const [name, value] of fields) text += `${name}: ${value}\r\n`;
+  return Buffer.from(text + "\r\n", "latin1");
+}
+
+/**
+ * The response head for the child: byte for byte as the service sent it. When the child's
+ * connection is to close after it, the service's connection-level fields give way to
+ * "Connection: close".
+ */
+export function relayedResponseHead(raw: Buffer, head: ResponseHead, closeAfter: boolean): Buffer {
+  if (!closeAfter) return raw;
+  const connectionLevel = new Set(["connection", "keep-alive", "proxy-connection", ...fieldTokens(head, "connection")]);
+  connectionLevel.delete("transfer-encoding"); // the body keeps its framing
+  let text = `${raw.toString("latin1", 0, raw.indexOf("\r\n"))}\r\n`;
+  for (const [name, value] of head.fields) if (!connectionLevel.has(name.toLowerCase())) text += `${name}: ${value}\r\n`;
+  return Buffer.from(`${text}Connection: close\r\n\r\n`, "latin1");
+}
+
+/** A response the proxy makes itself. */
+export function localResponse(status: number, reason: string, fields: Fields, body: Buffer | string = ""): Buffer {
+  const payload = typeof body === "string" ? Buffer.from(body) : body;
+  let text = `HTTP/1.1 ${status} ${reason}\r\n`;
+  for (const [name, value] of fields) text += `${name}: ${value}\r\n`;
+  text += `Content-Length: ${payload.length}\r\n\r\n`;
+  return Buffer.concat([Buffer.from(text, "latin1"), payload]);
+}
+
+/**
+ * Finds where a chunked body ends, fed its bytes in order. `feed` returns how many bytes of the
+ * chunk belong to the body (all of them until the last chunk and its trailers are complete) and
+ * hands the decoded payload to `onData` when given.
+ */
+export class ChunkedBody {
+  private state: "size" | "data" | "data-crlf" | "trailers" | "done" = "size";
+  private line = "";
+  private left = 0;
+
+  get done(): boolean {
+    return this.state === "done";
+  }
+
+  feed(chunk: Buffer, onData?: (data: Buffer) => void): number {
+    let i = 0;
+    while (i < chunk.length && this.state !== "done") {
+      if (this.state === "data") {
+        const n = Math.min(this.left, chunk.length - i);
+        onData?.(chunk.subarray(i, i + n));
+        i += n;
+        this.left -= n;
+        if (this.left === 0) this.state = "data-crlf";
+        continue;
+      }
+      const lf = chunk.indexOf(10, i);
+      const end = lf < 0 ? chunk.length : lf + 1;
+      this.line += chunk.toString("latin1", i, end);
+      i = end;
+      if (this.line.length > 4096) throw new MessageError(400, "chunk line too long");
+      if (lf < 0) break;
+      const line = this.line.endsWith("\r\n") ? this.line.slice(0, -2) : undefined;
+      this.line = "";
+      if (line === undefined) throw new MessageError(400, "malformed chunked body");
+      if (this.state === "data-crlf") {
+        if (line !== "") throw new MessageError(400, "malformed chunked body");
+        this.state = "size";
+      } else if (this.state === "size") {
+        const m = /^([0-9a-fA-F]{1,12})[ \t]*(?:;.*)?$/.exec(line);
+        if (!m) throw new MessageError(400, "malformed chunk size");
+        this.left = parseInt(m[1]!, 16);
+        this.state = this.left === 0 ? "trailers" : "data";
+      } else if (line === "") {
+        this.state = "done";
+      }
+    }
+    return i;
+  }
+}

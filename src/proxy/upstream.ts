@@ -1,0 +1,124 @@
+import { once } from "node:events";
+import net, { type Socket } from "node:net";
+import tls, { type SecureContext } from "node:tls";
+import { SocketReader } from "./reader.js";
+
+// Connections to the services, kept open between requests (per host, most recently used
+// first). TLS is verified against the name the child asked for, whatever address --resolve
+// sends it to; sessions are resumed on new connections.
+
+export interface Destination {
+  /** The name the child asked for (certificates are checked against it). */
+  host: string;
+  port: number;
+  tls: boolean;
+}
+
+export interface UpstreamConnection {
+  socket: Socket;
+  reader: SocketReader;
+  /** True when the connection served an earlier request (it may have been closed meanwhile). */
+  reused: boolean;
+  key: string;
+  /** When it went back to the pool (performance.now()). */
+  idleSince: number;
+}
+
+export interface UpstreamOptions {
+  /** `--resolve`: "host:port" -> where to connect instead. */
+  resolve?: Map<string, { host: string; port: number }>;
+  /** Trust for TLS upstream when it is more than the system's. */
+  secureContext?: SecureContext;
+  /** Every socket opened, so that closing the proxy can end them. */
+  track: (socket: Socket) => void;
+}
+
+const MAX_IDLE_PER_HOST = 64;
+/** An idle connection older than this is not reused (services close theirs after a while; no timer per connection). */
+const IDLE_LIMIT_MS = 30_000;
+const CONNECT_TIMEOUT_MS = 30_000;
+
+/** Where `--resolve` sends a name, or the name itself. */
+export function addressOf(resolve: UpstreamOptions["resolve"], host: string, port: number): { host: string; port: number } {
+  return resolve?.get(`${host}:${port}`) ?? { host, port };
+}
+
+export class UpstreamPool {
+  private readonly idle = new Map<string, UpstreamConnection[]>();
+  private readonly sessions = new Map<string, Buffer>();
+
+  constructor(private readonly opts: UpstreamOptions) {}
+
+  /** An open connection to `dest`: an idle one when there is one, else a new one (rejects when it cannot be made). */
+  async acquire(dest: Destination): Promise<UpstreamConnection> {
+    const key = `${dest.tls ? "https" : "http"}://${dest.host}:${dest.port}`;
+    const list = this.idle.get(key);
+    while (list && list.length > 0) {
+      const conn = list.pop()!;
+      if (conn.socket.destroyed || !conn.reader.idle || performance.now() - conn.idleSince > IDLE_LIMIT_MS) {
+        conn.socket.destroy();
+        continue;
+      }
+      conn.reused = true;
+      conn.reader.received = 0;
+      return conn;
+    }
+    const socket = await this.connect(dest, key);
+    const conn: UpstreamConnection = { socket, reader: new SocketReader(socket), reused: false, key, idleSince: 0 };
+    socket.once("close", () => this.forget(conn));
+    return conn;
+  }
+
+  /** Back to the pool after a complete exchange, when the service keeps it open. */
+  release(conn: UpstreamConnection): void {
+    if (conn.socket.destroyed || !conn.reader.idle) return void conn.socket.destroy();
+    const list = this.idle.get(conn.key) ?? [];
+    if (list.length >= MAX_IDLE_PER_HOST) return void conn.socket.destroy();
+    conn.idleSince = performance.now();
+    list.push(conn);
+    this.idle.set(conn.key, list);
+  }
+
+  private forget(conn: UpstreamConnection): void {
+    const list = this.idle.get(conn.key);
+    const i = list?.indexOf(conn) ?? -1;
+    if (i >= 0) list!.splice(i, 1);
+  }
+
+  private async connect(dest: Destination, key: string): Promise<Socket> {
+    const to = addressOf(this.opts.resolve, dest.host, dest.port);
+    let socket: Socket;
+    if (dest.tls) {
+      const secure = tls.connect({
+        host: to.host,
+        port: to.port,
+        servername: net.isIP(dest.host) ? undefined : dest.host,
+        ALPNProtocols: ["http/1.1"],
+        session: this.sessions.get(key),
+        ...(this.opts.secureContext ? { secureContext: this.opts.secureContext } : {}),
+        // checked against the name the child asked for, not the --resolve address
+        checkServerIdentity: (_host, cert) => tls.checkServerIdentity(dest.host, cert),
+      });
+      secure.on("session", (session: Buffer) => this.sessions.set(key, session));
+      socket = secure;
+    } else {
+      socket = net.connect({ host: to.host, port: to.port });
+    }
+    this.opts.track(socket);
+    socket.setNoDelay(true);
+    socket.setTimeout(CONNECT_TIMEOUT_MS, () => socket.destroy(new Error("connect timeout")));
+    try {
+      await once(socket, dest.tls ? "secureConnect" : "connect");
+    } catch (err) {
+      socket.destroy();
+      throw err;
+    }
+    socket.setTimeout(0);
+    return socket;
+  }
+
+  close(): void {
+    for (const list of this.idle.values()) for (const conn of list) conn.socket.destroy();
+    this.idle.clear();
+  }
+}

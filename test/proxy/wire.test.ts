@@ -1,0 +1,538 @@
+// HTTP/1.1 on the wire between the child and the proxy: a Python child opens the CONNECT tunnel
+// to api.openai.com itself, does TLS with the run CA and writes raw request bytes, so that the
+// framing is exactly what the test says (keep-alive, pipelining, chunked and sized bodies,
+// Expect: 100-continue, HEAD, bodiless statuses, close-delimited answers, smuggling attempts,
+// malformed requests, an upstream that drops idle connections, raw response headers). Each test
+// checks what reached the peer (the credential, the body's length and sha256) and what the child
+// read back.
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { SYSTEM_PYTHON } from "../helpers.js";
+import { proxyFixture, SECRETS, seen, type ProxyFixture } from "./fixtures.js";
+
+let fx: ProxyFixture;
+before(async () => {
+  fx = await proxyFixture();
+});
+after(async () => {
+  await fx.peer.close();
+});
+
+const BEARER = `Bearer ${SECRETS.openai}`;
+
+// The child's side: a tunnel, TLS with the run CA, raw writes, and a strict HTTP/1.1 response
+// reader that reports how each answer was framed.
+const PRELUDE = String.raw`
+import base64, hashlib, json, os, socket, ssl, sys, time, urllib.parse
+PROXY = urllib.parse.urlsplit(os.environ["HTTPS_PROXY"])
+AUTH = base64.b64encode(f"{urllib.parse.unquote(PROXY.username)}:{urllib.parse.unquote(PROXY.password)}".encode()).decode()
+CTX = ssl.create_default_context(cafile=os.environ["SSL_CERT_FILE"])
+KEY = os.environ["OPENAI_API_KEY"]
+
+def request(method, path, headers=(), body=b"", host="api.openai.com", auth="Authorization"):
+    head = f"{method} {path} HTTP/1.1\r\nHost: {host}\r\n" + (f"{auth}: Bearer {KEY}\r\n" if auth else "")
+    for line in headers:
+        head += line + "\r\n"
+    return head.encode("latin-1") + b"\r\n" + body
+
+class Conn:
+    def __init__(self, host="api.openai.com"):
+        raw = socket.create_connection((PROXY.hostname, PROXY.port), timeout=5)
+        raw.sendall(f"CONNECT {host}:443 HTTP/1.1\r\nHost: {host}:443\r\nProxy-Authorization: Basic {AUTH}\r\n\r\n".encode())
+        head = b""
+        while not head.endswith(b"\r\n\r\n"):
+            b = raw.recv(1)
+            if not b:
+                raise SystemExit("the proxy closed the connection during CONNECT")
+            head += b
+        assert head.startswith(b"HTTP/1.1 200"), head
+        self.sock = CTX.wrap_socket(raw, server_hostname=host)
+        self.buf = b""
+        self.eof = False
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def fill(self):
+        if self.eof:
+            return False
+        try:
+            data = self.sock.recv(65536)
+        except (ConnectionResetError, BrokenPipeError):
+            data = b""
+        if not data:
+            self.eof = True
+            return False
+        self.buf += data
+        return True
+
+    def until(self, marker):
+        while marker not in self.buf:
+            if not self.fill():
+                raise EOFError(f"the connection ended while waiting for {marker!r}; unread: {self.buf[:300]!r}")
+        i = self.buf.index(marker) + len(marker)
+        out, self.buf = self.buf[:i], self.buf[i:]
+        return out
+
+    def exact(self, n):
+        while len(self.buf) < n:
+            if not self.fill():
+                raise EOFError(f"the connection ended after {len(self.buf)} of {n} bytes")
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def head(self):
+        lines = self.until(b"\r\n\r\n")[:-4].decode("latin-1").split("\r\n")
+        parts = lines[0].split(" ", 2)
+        assert parts[0] == "HTTP/1.1" and len(parts) >= 2 and parts[1].isdigit(), f"not a status line: {lines[0]!r}"
+        headers = []
+        for line in lines[1:]:
+            name, value = line.split(":", 1)
+            headers.append([name, value.strip(" \t")])
+        return {"status": int(parts[1]), "reason": parts[2] if len(parts) > 2 else "", "headers": headers}
+
+    def response(self, method="GET"):
+        interim = []
+        while True:
+            r = self.head()
+            if 100 <= r["status"] < 200:
+                interim.append(r["status"])
+                continue
+            break
+        get = lambda name: [v for n, v in r["headers"] if n.lower() == name]
+        te, cl = get("transfer-encoding"), get("content-length")
+        chunks = 0
+        if method == "HEAD" or r["status"] in (204, 304):
+            framing, body = "none", b""
+        elif te:
+            assert te[-1].lower().split(",")[-1].strip() == "chunked", f"transfer-encoding {te}"
+            framing, parts = "chunked", []
+            while True:
+                size = int(self.until(b"\r\n")[:-2].split(b";")[0], 16)
+                if size == 0:
+                    while self.until(b"\r\n") != b"\r\n":
+                        pass
+                    break
+                parts.append(self.exact(size))
+                assert self.exact(2) == b"\r\n", "chunk not followed by CRLF"
+                chunks += 1
+            body = b"".join(parts)
+        elif cl:
+            assert len(set(cl)) == 1, f"content-length {cl}"
+            framing, body = "content-length", self.exact(int(cl[0]))
+        else:
+            framing = "close"
+            while self.fill():
+                pass
+            body, self.buf = self.buf, b""
+        r.update(interim=interim, framing=framing, chunks=chunks, length=len(body), sha256=hashlib.sha256(body).hexdigest(), text=body[:300].decode("latin-1"))
+        return r
+
+    def quiet(self, wait=0.3):
+        """What arrives in the next moments: stray bytes, or the connection's end."""
+        self.sock.settimeout(wait)
+        try:
+            while self.fill():
+                pass
+        except (TimeoutError, socket.timeout):
+            pass
+        finally:
+            self.sock.settimeout(5)
+        return {"stray": len(self.buf), "ended": self.eof}
+
+def digest(data):
+    return {"length": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+
+def out(value):
+    print(json.dumps(value))
+`;
+
+interface Answer {
+  status: number;
+  reason: string;
+  headers: [string, string][];
+  interim: number[];
+  framing: "none" | "chunked" | "content-length" | "close";
+  chunks: number;
+  length: number;
+  sha256: string;
+  text: string;
+}
+
+/** Runs the Python child (PRELUDE + code) inside `authsome run`; returns what it printed as JSON. */
+async function child<T = Record<string, unknown>>(code: string, on: ProxyFixture = fx): Promise<T> {
+  const r = await on.run([SYSTEM_PYTHON, "-c", PRELUDE + code]);
+  assert.equal(r.code, 0, `the child failed:\n${r.stderr}`);
+  if (process.env.WIRE_DEBUG) console.error(r.stdout); // WIRE_DEBUG=1: print what the child read
+  return JSON.parse(r.stdout) as T;
+}
+
+const sha256 = (data: Buffer | string) => createHash("sha256").update(data).digest("hex");
+const header = (a: Answer, name: string) => a.headers.filter(([n]) => n.toLowerCase() === name).map(([, v]) => v);
+
+function assertJsonAnswer(a: Answer, path: string): void {
+  assert.equal(a.status, 200, JSON.stringify(a));
+  assert.deepEqual(JSON.parse(a.text), { ok: true, host: "api.openai.com", path });
+  assert.equal(a.length, Number(header(a, "content-length")[0]));
+}
+
+function assertArrived(path: string, body?: { length: number; sha256: string }) {
+  return assertArrivedAt(fx, path, body);
+}
+
+function assertArrivedAt(on: ProxyFixture, path: string, body?: { length: number; sha256: string }) {
+  const q = seen(on.peer, path);
+  const field = (name: string) => q.rawHeaders.filter((_, i) => i % 2 === 0 && q.rawHeaders[i]!.toLowerCase() === name).length;
+  assert.equal(q.headers.authorization, BEARER, `${path}: the credential was injected`);
+  assert.equal(field("authorization"), 1, `${path}: exactly one Authorization field (the placeholder is replaced, not kept)`);
+  assert.equal(q.host, "api.openai.com");
+  assert.equal(field("host"), 1, `${path}: exactly one Host field`);
+  if (body) {
+    assert.equal(q.bodyBytes, body.length, `${path}: body length`);
+    assert.equal(q.bodySha256, body.sha256, `${path}: body sha256`);
+  }
+  return q;
+}
+
+test("five requests on one kept-alive connection all get the credential and complete answers", async () => {
+  // the child spells its placeholder header in several ways, or leaves it out
+  const out = await child<{ answers: Answer[]; after: { stray: number; ended: boolean } }>(String.raw`
+c = Conn()
+answers = []
+for i, auth in enumerate(["Authorization", "authorization", "AUTHORIZATION", None, "aUtHoRiZaTiOn"]):
+    path = f"/v1/wire/keepalive-{i}" if i % 2 == 0 else f"/bytes?n={i * 40000 + 1}&k={i}"
+    c.send(request("GET", path, auth=auth))
+    answers.append(c.response())
+out({"answers": answers, "after": c.quiet()})
+`);
+  assert.equal(out.answers.length, 5);
+  for (const i of [0, 2, 4]) {
+    assertJsonAnswer(out.answers[i]!, `/v1/wire/keepalive-${i}`);
+    assertArrived(`/v1/wire/keepalive-${i}`);
+  }
+  for (const i of [1, 3]) {
+    const n = i * 40000 + 1;
+    assert.equal(out.answers[i]!.status, 200);
+    assert.equal(out.answers[i]!.length, n);
+    assert.equal(out.answers[i]!.sha256, sha256(Buffer.alloc(n, 97)));
+    assertArrived(`/bytes?n=${n}&k=${i}`);
+  }
+  assert.deepEqual(out.after, { stray: 0, ended: false }, "nothing after the last answer, and the connection stays open");
+});
+
+test("pipelined requests written in one write are answered in order, each with the credential", async () => {
+  // the first answer is the slowest (a chunked stream), the second request carries a body
+  const out = await child<{ answers: Answer[]; body: { length: number; sha256: string } }>(String.raw`
+body = os.urandom(3000)
+c = Conn()
+c.send(
+    request("GET", "/chunked?n=3&k=pipe")
+    + request("POST", "/v1/wire/pipe-post", ["Content-Type: application/octet-stream", f"Content-Length: {len(body)}"], body)
+    + request("GET", "/v1/wire/pipe-last")
+)
+out({"answers": [c.response(), c.response(), c.response()], "body": digest(body)})
+`);
+  const [first, second, third] = out.answers;
+  assert.equal(first!.status, 200);
+  assert.equal(first!.text, "chunk 0\nchunk 1\nchunk 2\n");
+  assertJsonAnswer(second!, "/v1/wire/pipe-post");
+  assertJsonAnswer(third!, "/v1/wire/pipe-last");
+  assertArrived("/chunked?n=3&k=pipe");
+  assertArrived("/v1/wire/pipe-post", out.body);
+  assertArrived("/v1/wire/pipe-last");
+});
+
+test("a chunked request body over 64 KiB, sent in several chunks, arrives intact with the credential", async () => {
+  const out = await child<{ answer: Answer; next: Answer; body: { length: number; sha256: string } }>(String.raw`
+body = os.urandom(200_000)
+c = Conn()
+c.send(request("POST", "/v1/wire/chunked-upload", ["Content-Type: application/octet-stream", "Transfer-Encoding: chunked"]))
+offset = 0
+for i, size in enumerate([1, 65536, 70000, 4463, len(body) - 140000]):
+    piece = body[offset:offset + size]
+    offset += size
+    ext = ";name=value" if i == 2 else ""
+    c.send(f"{len(piece):x}{ext}\r\n".encode() + piece + b"\r\n")
+    time.sleep(0.01)
+assert offset == len(body)
+c.send(b"0\r\n\r\n")
+answer = c.response()
+c.send(request("GET", "/v1/wire/after-chunked-upload"))
+out({"answer": answer, "next": c.response(), "body": digest(body)})
+`);
+  assertJsonAnswer(out.answer, "/v1/wire/chunked-upload");
+  assertArrived("/v1/wire/chunked-upload", out.body);
+  assertJsonAnswer(out.next, "/v1/wire/after-chunked-upload");
+  assertArrived("/v1/wire/after-chunked-upload");
+});
+
+test("a 1 MiB Content-Length upload arrives intact with the credential", async () => {
+  const out = await child<{ answer: Answer; next: Answer; body: { length: number; sha256: string } }>(String.raw`
+body = os.urandom(1024 * 1024 + 123)
+c = Conn()
+c.send(request("PUT", "/v1/wire/upload", ["Content-Type: application/octet-stream", f"Content-Length: {len(body)}"]))
+for i in range(0, len(body), 100_000):
+    c.send(body[i:i + 100_000])
+answer = c.response()
+c.send(request("GET", "/v1/wire/after-upload"))
+out({"answer": answer, "next": c.response(), "body": digest(body)})
+`);
+  assertJsonAnswer(out.answer, "/v1/wire/upload");
+  const q = assertArrived("/v1/wire/upload", out.body);
+  assert.equal(q.method, "PUT");
+  assertJsonAnswer(out.next, "/v1/wire/after-upload");
+});
+
+test("Expect: 100-continue: the child may send its body (after 100 or a short wait, as curl does) and it arrives intact", async () => {
+  // small (held for a 401 retry) and large (streamed) bodies, one after the other on one connection
+  const out = await child<{ runs: { got100: boolean; early: boolean; answer: Answer; body: { length: number; sha256: string } }[] }>(String.raw`
+c = Conn()
+runs = []
+for size, path in [(5000, "/v1/wire/expect-small"), (150_000, "/v1/wire/expect-large")]:
+    body = os.urandom(size)
+    c.send(request("POST", path, ["Content-Type: application/octet-stream", f"Content-Length: {size}", "Expect: 100-continue"]))
+    got100, early = False, False
+    c.sock.settimeout(1.0)
+    try:
+        r = c.head()
+        if r["status"] == 100:
+            got100 = True
+        else:
+            early = True
+    except (TimeoutError, socket.timeout):
+        pass
+    c.sock.settimeout(5)
+    if early:
+        runs.append({"got100": got100, "early": True, "answer": r, "body": digest(body)})
+        break
+    c.send(body)
+    runs.append({"got100": got100, "early": False, "answer": c.response(), "body": digest(body)})
+out({"runs": runs})
+`);
+  assert.equal(out.runs.length, 2, JSON.stringify(out.runs));
+  for (const [i, path] of ["/v1/wire/expect-small", "/v1/wire/expect-large"].entries()) {
+    const run = out.runs[i]!;
+    assert.equal(run.early, false, `${path}: no final answer before the body was sent (${JSON.stringify(run.answer)})`);
+    assertJsonAnswer(run.answer, path);
+    for (const s of run.answer.interim) assert.equal(s, 100, "only 100 Continue before the answer");
+    assertArrived(path, run.body);
+  }
+});
+
+test("HEAD gets Content-Length 5000 and no body; the connection then serves a GET", async () => {
+  const out = await child<{ head: Answer; next: Answer; after: { stray: number; ended: boolean } }>(String.raw`
+c = Conn()
+c.send(request("HEAD", "/bytes?n=5000&k=head"))
+head = c.response("HEAD")
+c.send(request("GET", "/v1/wire/after-head"))
+out({"head": head, "next": c.response(), "after": c.quiet()})
+`);
+  assert.equal(out.head.status, 200);
+  assert.deepEqual(header(out.head, "content-length"), ["5000"]);
+  assert.equal(out.head.length, 0);
+  assert.equal(assertArrived("/bytes?n=5000&k=head").method, "HEAD");
+  // a body after the HEAD answer would be read here as the GET's status line
+  assertJsonAnswer(out.next, "/v1/wire/after-head");
+  assertArrived("/v1/wire/after-head");
+  assert.deepEqual(out.after, { stray: 0, ended: false });
+});
+
+test("a chunked answer arrives whole, and the connection then serves the next request", async () => {
+  const out = await child<{ first: Answer; next: Answer }>(String.raw`
+c = Conn()
+c.send(request("GET", "/chunked?n=40&k=relay"))
+first = c.response()
+c.send(request("GET", "/v1/wire/after-chunked"))
+out({"first": first, "next": c.response()})
+`);
+  assert.equal(out.first.status, 200);
+  const expected = Array.from({ length: 40 }, (_, i) => `chunk ${i}\n`).join("");
+  assert.equal(out.first.length, expected.length);
+  assert.equal(out.first.sha256, sha256(expected));
+  assert.equal(out.first.framing, "chunked", "an answer of unknown length stays chunked (or the connection could not be reused)");
+  assertArrived("/chunked?n=40&k=relay");
+  assertJsonAnswer(out.next, "/v1/wire/after-chunked");
+});
+
+test("an answer delimited by the connection's close arrives whole, then the connection ends (or it was re-framed and stays usable)", async () => {
+  const out = await child<{ answer: Answer; ended: boolean; next?: Answer }>(String.raw`
+c = Conn()
+c.send(request("GET", "/close-delimited?n=100000"))
+answer = c.response()
+result = {"answer": answer, "ended": c.eof}
+if answer["framing"] != "close":
+    c.send(request("GET", "/v1/wire/after-close-delimited"))
+    result["next"] = c.response()
+out(result)
+`);
+  assert.equal(out.answer.status, 200);
+  assert.deepEqual(header(out.answer, "x-framing"), ["close"]);
+  assert.equal(out.answer.length, 100_000, `the whole body (framing: ${out.answer.framing})`);
+  assert.equal(out.answer.sha256, sha256(Buffer.alloc(100_000, 98)));
+  assertArrived("/close-delimited?n=100000");
+  if (out.answer.framing === "close") {
+    assert.equal(out.ended, true, "the body ends with the connection");
+  } else {
+    // the proxy gave it a length of its own (chunked): then the connection must go on
+    assert.equal(out.answer.framing, "chunked");
+    assertJsonAnswer(out.next!, "/v1/wire/after-close-delimited");
+  }
+});
+
+test("204 and 304 answers carry no body (even a 304 with a Content-Length) and the connection stays usable", async () => {
+  const out = await child<{ answers: Answer[]; after: { stray: number; ended: boolean } }>(String.raw`
+c = Conn()
+answers = []
+for path, extra in [("/status?code=204", []), ("/status?code=304&cl=42", ['If-None-Match: "v1"']), ("/status?code=304", ['If-None-Match: "v1"']), ("/v1/wire/after-bodiless", [])]:
+    c.send(request("GET", path, extra))
+    answers.append(c.response())
+out({"answers": answers, "after": c.quiet()})
+`);
+  const [noContent, notModifiedCl, notModified, next] = out.answers;
+  assert.equal(noContent!.status, 204);
+  assert.deepEqual(header(noContent!, "x-status"), ["204"]);
+  assert.equal(notModifiedCl!.status, 304);
+  assert.deepEqual(header(notModifiedCl!, "etag"), ['"v1"']);
+  assert.equal(notModified!.status, 304);
+  // a body after any of them would have been read as the next status line
+  assertJsonAnswer(next!, "/v1/wire/after-bodiless");
+  assert.deepEqual(out.after, { stray: 0, ended: false });
+  for (const path of ["/status?code=204", "/status?code=304&cl=42", "/status?code=304", "/v1/wire/after-bodiless"]) assertArrived(path);
+});
+
+test("request smuggling: Transfer-Encoding with Content-Length (or other ambiguous framing) is refused with 400, nothing reaches the service", async () => {
+  const smuggled = "GET /v1/wire/smuggled HTTP/1.1\\r\\nHost: api.openai.com\\r\\n\\r\\n";
+  const out = await child<{ name: string; answer: Answer | string; ended: boolean }[]>(String.raw`
+smuggled = b"${smuggled}"
+cases = {
+    "te-then-cl": request("POST", "/v1/wire/smuggle-1", ["Transfer-Encoding: chunked", f"Content-Length: {5 + len(smuggled)}"], b"0\r\n\r\n" + smuggled),
+    "cl-then-te": request("POST", "/v1/wire/smuggle-2", ["Content-Length: 4", "Transfer-Encoding: chunked"], b"0\r\n\r\n" + smuggled),
+    "two-lengths": request("POST", "/v1/wire/smuggle-3", ["Content-Length: 0", f"Content-Length: {len(smuggled)}"], smuggled),
+    "chunked-not-last": request("POST", "/v1/wire/smuggle-4", ["Transfer-Encoding: chunked, identity"], b"0\r\n\r\n" + smuggled),
+}
+results = []
+for name, data in cases.items():
+    c = Conn()
+    c.sock.settimeout(2)
+    c.send(data)
+    try:
+        answer = c.response()
+    except (EOFError, AssertionError, ValueError) as e:
+        answer = f"{type(e).__name__}: {e}"
+    except (TimeoutError, socket.timeout):
+        answer = "no answer within 2 s"
+    results.append({"name": name, "answer": answer, "ended": c.quiet(1.0)["ended"]})
+out(results)
+`);
+  const wrong = out
+    .filter((r) => typeof r.answer !== "object" || r.answer.status !== 400 || !r.ended)
+    .map((r) => `${r.name}: ${typeof r.answer === "object" ? `${r.answer.status} ${r.answer.reason}${r.ended ? "" : ", connection left open"}` : r.answer}`);
+  assert.deepEqual(wrong, [], "each ambiguous request gets a 400 and the connection is closed");
+  const reached = fx.peer.requests.filter((q) => q.path.startsWith("/v1/wire/smuggle")).map((q) => q.path);
+  assert.deepEqual(reached, [], "no smuggle request reached the service");
+});
+
+test("a malformed request line or header is refused with 400, nothing reaches the service", async () => {
+  const out = await child<{ name: string; answer: Answer | string }[]>(String.raw`
+H = f"Host: api.openai.com\r\nAuthorization: Bearer {KEY}\r\n"
+cases = {
+    "header-without-colon": request("GET", "/v1/wire/bad-1", ["X-No-Colon value"]),
+    "space-before-colon": request("GET", "/v1/wire/bad-2", ["X-Space : value"]),
+    "bad-header-name": request("GET", "/v1/wire/bad-3", ["X(Bad): value"]),
+    "content-length-not-a-number": request("POST", "/v1/wire/bad-4", ["Content-Length: 12abc"], b"hello"),
+    "negative-content-length": request("POST", "/v1/wire/bad-5", ["Content-Length: -1"], b"hello"),
+    "request-line-extra-token": f"GET /v1/wire/bad-6 HTTP/1.1 extra\r\n{H}\r\n".encode(),
+    "request-line-bad-version": f"GET /v1/wire/bad-7 HTTP/1.x\r\n{H}\r\n".encode(),
+    "no-host": f"GET /v1/wire/bad-8 HTTP/1.1\r\nAuthorization: Bearer {KEY}\r\n\r\n".encode(),
+}
+results = []
+for name, data in cases.items():
+    c = Conn()
+    c.sock.settimeout(2)
+    c.send(data)
+    try:
+        answer = c.response()
+    except (EOFError, AssertionError, ValueError) as e:
+        answer = f"{type(e).__name__}: {e}"
+    except (TimeoutError, socket.timeout):
+        answer = "no answer within 2 s"
+    results.append({"name": name, "answer": answer})
+out(results)
+`);
+  const wrong = out.filter((r) => typeof r.answer !== "object" || r.answer.status !== 400).map((r) => `${r.name}: ${typeof r.answer === "object" ? `${r.answer.status} ${r.answer.reason}` : r.answer}`);
+  assert.deepEqual(wrong, [], "each malformed request gets a 400");
+  const reached = fx.peer.requests.filter((q) => q.path.startsWith("/v1/wire/bad-")).map((q) => q.path);
+  assert.deepEqual(reached, [], "no malformed request reached the service");
+});
+
+test("a request with Connection: close gets its whole answer, then the connection ends", async () => {
+  const out = await child<{ answer: Answer; after: { stray: number; ended: boolean } }>(String.raw`
+c = Conn()
+c.send(request("GET", "/bytes?n=30000&k=conn-close", ["Connection: close"]))
+out({"answer": c.response(), "after": c.quiet(2.0)})
+`);
+  assert.equal(out.answer.status, 200);
+  assert.equal(out.answer.length, 30000);
+  assert.equal(out.answer.sha256, sha256(Buffer.alloc(30000, 97)));
+  assert.deepEqual(out.after, { stray: 0, ended: true });
+  assertArrived("/bytes?n=30000&k=conn-close");
+});
+
+test("response headers pass through as sent: reason phrase, order, odd case, repeated fields, commas inside a cookie", async () => {
+  const out = await child<Answer>(String.raw`
+c = Conn()
+c.send(request("GET", "/raw-headers"))
+out(c.response())
+`);
+  assert.equal(out.status, 203);
+  assert.equal(out.reason, "Fine By Me");
+  assert.equal(out.text, "raw headers\n");
+  // the proxy may add or drop its own hop-by-hop fields, and a Date; everything else as the peer sent it
+  const endToEnd = out.headers.filter(([n]) => !["connection", "keep-alive", "date"].includes(n.toLowerCase()));
+  assert.deepEqual(endToEnd, [
+    ["x-MiXeD-cAsE", "Value With  Two Spaces"],
+    ["Set-Cookie", "session=abc; Path=/; HttpOnly"],
+    ["set-cookie", "pref=dark; Expires=Wed, 21 Oct 2099 07:28:00 GMT"],
+    ["SET-COOKIE", "third=3"],
+    ["Link", "</a>; rel=preload"],
+    ["Link", "</b>; rel=preload"],
+    ["X-Empty", ""],
+    ["WWW-Authenticate", 'Bearer realm="one"'],
+    ["WWW-Authenticate", 'Basic realm="two"'],
+    ["Content-Type", "text/plain; charset=utf-8"],
+    ["Content-Length", "12"],
+  ]);
+  assertArrived("/raw-headers");
+});
+
+test("after the service closes an idle upstream connection, the next requests still go through with the credential", async () => {
+  const idle = await proxyFixture({ keepAliveTimeout: 300 });
+  try {
+    const out = await child<{ answers: Answer[]; body: { length: number; sha256: string } }>(
+      String.raw`
+body = os.urandom(2000)
+c = Conn()
+answers = []
+c.send(request("GET", "/v1/wire/idle-1"))
+answers.append(c.response())
+time.sleep(0.8)
+c.send(request("POST", "/v1/wire/idle-2", ["Content-Type: application/octet-stream", f"Content-Length: {len(body)}"], body))
+answers.append(c.response())
+time.sleep(0.8)
+c.send(request("GET", "/v1/wire/idle-3"))
+answers.append(c.response())
+out({"answers": answers, "body": digest(body)})
+`,
+      idle,
+    );
+    for (const [i, a] of out.answers.entries()) assertJsonAnswer(a, `/v1/wire/idle-${i + 1}`);
+    assertArrivedAt(idle, "/v1/wire/idle-1");
+    assertArrivedAt(idle, "/v1/wire/idle-2", out.body);
+    assertArrivedAt(idle, "/v1/wire/idle-3");
+    // the scenario happened: the service dropped the idle connections, so the proxy needed new ones
+    assert.equal(idle.peer.connections(), 3, "one upstream connection per request, each closed while idle");
+  } finally {
+    await idle.peer.close();
+  }
+});
