@@ -7,6 +7,8 @@ import { ChunkedBody, MessageError, type Framing } from "./http1.js";
 
 const HIGH_WATER = 256 * 1024;
 const BLANK_LINE = Buffer.from("\r\n\r\n");
+/** How much may wait in a writer's buffer before relaying pauses for it to drain. */
+const WRITE_WINDOW = 256 * 1024;
 
 export class SocketReader {
   private queue: Buffer[] = [];
@@ -46,15 +48,6 @@ export class SocketReader {
     return this.queued === 0 && !this.finished;
   }
 
-  /** Waits for bytes; false when the stream ended first. */
-  private async more(): Promise<boolean> {
-    if (this.queued > 0) return true;
-    if (this.finished) return false;
-    if (this.socket.isPaused()) this.socket.resume();
-    await new Promise<void>((resolve) => (this.wake = resolve));
-    return this.queued > 0;
-  }
-
   /** Takes up to `max` of the queued bytes (some must be queued). */
   private takeQueued(max: number): Buffer {
     const first = this.queue[0]!;
@@ -71,13 +64,15 @@ export class SocketReader {
     return out;
   }
 
-  /** Takes up to `max` bytes, waiting for some; undefined at the end of the stream. Callers take queued bytes directly (no await). */
-  private async take(max: number): Promise<Buffer | undefined> {
-    return (await this.more()) ? this.takeQueued(max) : undefined;
-  }
-
+  /**
+   * Up to `max` bytes: at once when some are queued, else a promise of them; undefined at the
+   * end of the stream. (Callers await only the promise: most pieces are already here.)
+   */
   private next(max: number): Buffer | undefined | Promise<Buffer | undefined> {
-    return this.queued > 0 ? this.takeQueued(max) : this.take(max);
+    if (this.queued > 0) return this.takeQueued(max);
+    if (this.finished) return undefined;
+    if (this.socket.isPaused()) this.socket.resume();
+    return new Promise<void>((resolve) => (this.wake = resolve)).then(() => (this.queued > 0 ? this.takeQueued(max) : undefined));
   }
 
   /** Puts bytes back in front (the part of a piece that belongs to the next message). */
@@ -132,7 +127,10 @@ export class SocketReader {
         piece = Buffer.concat([first, piece]);
         first = undefined;
       }
-      return to && !to.write(piece) && !to.destroyed ? drained(to) : undefined;
+      if (!to) return undefined;
+      to.write(piece);
+      // wait only when a good deal is pending: a socket's own mark (16 KiB) is one TLS record
+      return to.writableLength > WRITE_WINDOW && !to.destroyed ? drained(to) : undefined;
     };
     const finish = (complete: boolean): boolean => {
       if (first) to?.write(first);
@@ -152,12 +150,12 @@ export class SocketReader {
       return true;
     }
     if (framing.kind === "close") {
-      for (let piece = await this.take(Infinity); piece; piece = await this.take(Infinity)) await send(piece);
+      for (let piece = await this.next(Infinity); piece; piece = await this.next(Infinity)) await send(piece);
       return finish(true);
     }
     const chunked = new ChunkedBody();
     while (!chunked.done) {
-      const piece = await this.take(Infinity);
+      const piece = await this.next(Infinity);
       if (!piece) return finish(false);
       const used = chunked.feed(piece);
       this.unshift(piece.subarray(used));
@@ -177,7 +175,7 @@ export class SocketReader {
     if (framing.kind === "chunked") {
       const chunked = new ChunkedBody();
       while (!chunked.done && size <= limit) {
-        const piece = await this.take(Infinity);
+        const piece = await this.next(Infinity);
         if (!piece) throw new MessageError(400, "the connection ended inside a body");
         const used = chunked.feed(piece, add);
         this.unshift(piece.subarray(used));
