@@ -9,6 +9,8 @@ export interface MessageHead {
   version: string;
   /** As received: names in their own case, in order. */
   fields: Fields;
+  /** The lowercase name of each field, in the same order. */
+  names: string[];
   /** Lowercase name -> its values, in order. */
   index: Map<string, string[]>;
 }
@@ -35,48 +37,60 @@ export class MessageError extends Error {
   }
 }
 
+const DIGITS = /^\d{1,15}$/;
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const REQUEST_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) ([^\s]+) HTTP\/(1\.[01])$/;
 const STATUS_LINE = /^HTTP\/(1\.[01]) (\d{3})(?: .*)?$/;
+// eslint-disable-next-line no-control-regex
+const BREAKS = /[\r\n\0]/;
 
-/** The header fields of a head's lines (after the start line); a line break or control byte inside a value is refused. */
-function parseFields(lines: string[], status: number): { fields: Fields; index: Map<string, string[]> } {
+/** The header fields after the start line (`text` ends with the blank line); a line break or NUL inside a value is refused. */
+function parseFields(text: string, from: number, status: number): Pick<MessageHead, "fields" | "names" | "index"> {
   const fields: Fields = [];
+  const names: string[] = [];
   const index = new Map<string, string[]>();
-  for (let i = 1; i < lines.length; i++) {
-    const line = lines[i]!;
-    if (line === "") continue;
-    if (line[0] === " " || line[0] === "\t") throw new MessageError(status, "folded header lines are not accepted");
-    const colon = line.indexOf(":");
-    const name = colon > 0 ? line.slice(0, colon) : "";
+  for (let pos = from; ; ) {
+    const eol = text.indexOf("\r\n", pos);
+    if (eol <= pos) break; // the blank line
+    const first = text.charCodeAt(pos);
+    if (first === 32 || first === 9) throw new MessageError(status, "folded header lines are not accepted");
+    const colon = text.indexOf(":", pos);
+    const name = colon > pos && colon < eol ? text.slice(pos, colon) : "";
     if (!TOKEN.test(name)) throw new MessageError(status, "malformed header line");
-    const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, "");
-    // eslint-disable-next-line no-control-regex
-    if (/[\r\n\0]/.test(value)) throw new MessageError(status, "header values must not contain line breaks");
-    fields.push([name, value]);
+    let start = colon + 1;
+    let end = eol;
+    while (start < end && (text.charCodeAt(start) === 32 || text.charCodeAt(start) === 9)) start++;
+    while (end > start && (text.charCodeAt(end - 1) === 32 || text.charCodeAt(end - 1) === 9)) end--;
+    const value = text.slice(start, end);
+    if (BREAKS.test(value)) throw new MessageError(status, "header values must not contain line breaks");
     const lower = name.toLowerCase();
+    fields.push([name, value]);
+    names.push(lower);
     const values = index.get(lower);
     if (values) values.push(value);
     else index.set(lower, [value]);
+    pos = eol + 2;
   }
-  return { fields, index };
+  return { fields, names, index };
 }
 
 /** `head` runs up to and including the blank line. */
 export function parseRequestHead(head: Buffer): RequestHead {
-  const lines = head.toString("latin1").split("\r\n");
-  const m = REQUEST_LINE.exec(lines[0] ?? "");
+  const text = head.toString("latin1");
+  const lineEnd = text.indexOf("\r\n");
+  const m = REQUEST_LINE.exec(text.slice(0, lineEnd));
   if (!m) throw new MessageError(400, "malformed request line");
-  const request = { method: m[1]!, target: m[2]!, version: m[3]!, ...parseFields(lines, 400) };
+  const request = { method: m[1]!, target: m[2]!, version: m[3]!, ...parseFields(text, lineEnd + 2, 400) };
   if (request.version === "1.1" && request.index.get("host")?.length !== 1) throw new MessageError(400, "an HTTP/1.1 request needs exactly one Host field");
   return request;
 }
 
 export function parseResponseHead(head: Buffer): ResponseHead {
-  const lines = head.toString("latin1").split("\r\n");
-  const m = STATUS_LINE.exec(lines[0] ?? "");
+  const text = head.toString("latin1");
+  const lineEnd = text.indexOf("\r\n");
+  const m = STATUS_LINE.exec(text.slice(0, lineEnd));
   if (!m) throw new MessageError(502, "the service sent a malformed status line");
-  return { version: m[1]!, status: Number(m[2]), ...parseFields(lines, 502) };
+  return { version: m[1]!, status: Number(m[2]), ...parseFields(text, lineEnd + 2, 502) };
 }
 
 const NONE: string[] = [];
@@ -105,9 +119,11 @@ export function fieldTokens(head: MessageHead, lowerName: string): string[] {
 }
 
 function contentLength(head: MessageHead, status: number): number | undefined {
-  const values = fieldValues(head, "content-length").flatMap((v) => v.split(",").map((x) => x.trim()));
-  if (values.length === 0) return undefined;
-  if (!values.every((v) => /^\d{1,15}$/.test(v) && v === values[0])) throw new MessageError(status, "conflicting or malformed Content-Length");
+  const given = head.index.get("content-length");
+  if (!given) return undefined;
+  if (given.length === 1 && DIGITS.test(given[0]!)) return Number(given[0]);
+  const values = given.flatMap((v) => v.split(",").map((x) => x.trim()));
+  if (!values.every((v) => DIGITS.test(v) && v === values[0])) throw new MessageError(status, "conflicting or malformed Content-Length");
   return Number(values[0]);
 }
 
@@ -138,12 +154,12 @@ export function keepsAlive(head: MessageHead): boolean {
 }
 
 /** Fields that belong to one connection (RFC 9110 7.6.1), plus those the Connection field names. */
-const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "proxy-authorization", "proxy-authenticate", "te", "trailer", "upgrade"];
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "proxy-authorization", "proxy-authenticate", "te", "trailer", "upgrade"]);
 
 /** The fields without the hop-by-hop ones and without `alsoDrop` (lowercase names). */
-export function endToEnd(head: MessageHead, alsoDrop: Iterable<string> = []): Fields {
-  const drop = new Set([...HOP_BY_HOP, ...fieldTokens(head, "connection"), ...alsoDrop]);
-  return head.fields.filter(([name]) => !drop.has(name.toLowerCase()));
+export function endToEnd(head: MessageHead, alsoDrop: string[] = []): Fields {
+  const drop = [...fieldTokens(head, "connection"), ...alsoDrop];
+  return head.fields.filter((_, i) => !HOP_BY_HOP.has(head.names[i]!) && !drop.includes(head.names[i]!));
 }
 
 export function serializeRequest(method: string, target: string, fields: Fields): Buffer {

@@ -40,6 +40,8 @@ export class CredentialSource {
   private readonly records = new Map<string, ConnectionRecord>();
   private readonly pending = new Map<string, Promise<ConnectionRecord>>();
   private readonly clients = new Map<string, Promise<ClientRecord | undefined>>();
+  /** Headers of records whose credential does not depend on the request (all but OAuth 1.0a). */
+  private readonly fixed = new WeakMap<ConnectionRecord, Injection>();
 
   constructor(
     private readonly connections: Connections,
@@ -98,15 +100,19 @@ export class CredentialSource {
     const definition = this.definition(target.provider);
     try {
       const record = await this.record(target, rejectedAccessToken);
+      const known = this.fixed.get(record);
+      if (known) return known;
       const client = record.auth_type === "oauth1" ? await this.client(target.provider) : undefined;
       const headers = authHeaders(definition, record, client, req);
       const refreshable = record.auth_type === "oauth2" && record.refresh_token && record.access_token ? record.access_token : undefined;
-      return {
+      const injection: Injection = {
         headers,
         replace: credentialHeaderNames(definition, record),
         extras: Object.keys(extraHeaders(definition)).map((k) => k.toLowerCase()),
         ...(refreshable ? { refreshable } : {}),
       };
+      if (record.auth_type !== "oauth1") this.fixed.set(record, injection);
+      return injection;
     } catch (err) {
       const login = `authsome login ${target.provider}${target.connection === "default" ? "" : ` --connection ${target.connection}`}`;
       const message = err instanceof AuthsomeError ? err.message : `no credential for "${target.provider}" (connection "${target.connection}")`;

@@ -54,17 +54,20 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   const ctx: RelayContext = { routes: opts.routes, credentials: opts.credentials, pool };
 
   /** The decrypted requests of one CONNECT to a routed host. */
-  const intercepted = (target: { host: string; port: number }): ClientSide => ({
-    destination: (head) => {
-      let path = head.target;
-      if (!path.startsWith("/")) {
-        if (head.target === "*" && head.method === "OPTIONS") path = "*";
-        else if (/^https:\/\//i.test(head.target)) path = absolutePath(head.target);
-        else throw new MessageError(400, "malformed request target");
-      }
-      return { dest: { ...target, tls: true }, path, inject: true };
-    },
-  });
+  const intercepted = (target: { host: string; port: number }): ClientSide => {
+    const dest = { ...target, tls: true };
+    return {
+      destination: (head) => {
+        let path = head.target;
+        if (!path.startsWith("/")) {
+          if (head.target === "*" && head.method === "OPTIONS") path = "*";
+          else if (/^https:\/\//i.test(head.target)) path = absolutePath(head.target);
+          else throw new MessageError(400, "malformed request target");
+        }
+        return { dest, path, inject: true };
+      },
+    };
+  };
 
   /** The proxy's own port: CONNECT, or absolute-form plain-http requests. */
   const listening: ClientSide = {
