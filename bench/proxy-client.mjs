@@ -36,6 +36,7 @@ const agents = {
   direct: () => new https.Agent({ keepAlive: true, maxSockets: CONNECTIONS, ca: [peerCa] }),
   authsome: () => new TunnelAgent(process.env.HTTPS_PROXY, [runCa]),
 };
+agents.floor = () => new TunnelAgent(`http://127.0.0.1:${cfg.floor.port}`, [peerCa]);
 if (cfg.mitm) agents.mitmproxy = () => new TunnelAgent(`http://127.0.0.1:${cfg.mitm.port}`, [readFileSync(cfg.mitm.ca, "utf8")]);
 
 function once(agent, mode, size) {

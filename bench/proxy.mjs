@@ -1,6 +1,7 @@
-// authsome run's proxy against going direct (and against mitmproxy with a header-injection
-// script, when Debian's mitmdump is installed), in one run: keep-alive HTTPS GETs of 1 KiB and
-// 1 MiB from a local TLS server. Prints requests per second, p50/p99 latency, and the ratios.
+// authsome run's proxy against going direct, against a floor relay (bench/tls-relay-floor.mjs)
+// and against mitmproxy with a header-injection script (when Debian's mitmdump is installed), in
+// one run: keep-alive HTTPS GETs of 1 KiB and 1 MiB from a local TLS server. Prints requests per
+// second, p50/p99 latency, and the ratios.
 // Usage: node bench/proxy.mjs [seconds-per-throughput-phase]   (after `npm run build`)
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync, existsSync } from "node:fs";
@@ -58,7 +59,12 @@ if (mitmdump) {
   mitm = { port: mport, ca: join(confdir, "mitmproxy-ca-cert.pem"), proc };
 }
 
-const cfg = { port, host: HOST, key: KEY, peerCa: join(work, "ca.pem"), seconds, ...(mitm ? { mitm: { port: mitm.port, ca: mitm.ca } } : {}) };
+// the floor: a byte relay that swaps the placeholder without parsing HTTP (bench/tls-relay-floor.mjs)
+const floor = spawn(process.execPath, [join(root, "bench/tls-relay-floor.mjs"), join(work, "srv.pem"), join(work, "srv.key"), join(work, "ca.pem"), String(port), "Bearer authsome-proxy-managed", `Bearer ${KEY}`], { stdio: ["ignore", "pipe", "inherit"] });
+process.on("exit", () => floor.kill());
+const floorPort = await new Promise((resolve) => floor.stdout.once("data", (d) => resolve(Number(String(d).trim()))));
+
+const cfg = { port, host: HOST, key: KEY, peerCa: join(work, "ca.pem"), seconds, floor: { port: floorPort }, ...(mitm ? { mitm: { port: mitm.port, ca: mitm.ca } } : {}) };
 // asynchronous: the upstream server lives in this process
 const run = await new Promise((resolve) => {
   const child = spawn(process.execPath, [join(root, "bin/authsome.js"), "--quiet", "run", "--provider", "bench", "--resolve", `${HOST}:${port}:127.0.0.1:${port}`, "--upstream-ca", join(work, "ca.pem"), "--", process.execPath, join(root, "bench/proxy-client.mjs"), JSON.stringify(cfg)], { env: { ...env, BENCH_KEY: undefined }, stdio: ["ignore", "pipe", "pipe"] });
@@ -69,6 +75,7 @@ const run = await new Promise((resolve) => {
   child.on("close", (status) => resolve({ status, stdout, stderr }));
 });
 mitm?.proc.kill();
+floor.kill();
 server.close();
 server.closeAllConnections();
 if (run.status !== 0) throw new Error(`bench client failed (${run.status}): ${run.stderr}`);
@@ -85,7 +92,9 @@ for (const size of [1024, 1024 * 1024]) {
   const parts = [`${label}: authsome/direct throughput ${f(by.authsome.rps / by.direct.rps, 2)}x (aim >= 0.7x)`, `added p50 ${f(by.authsome.p50 - by.direct.p50, 3)} ms (aim <= 1 ms)`];
   if (by.mitmproxy) parts.push(`authsome/mitmproxy throughput ${f(by.authsome.rps / by.mitmproxy.rps, 2)}x (aim >= 3x)`);
   console.log(parts.join(", "));
+  console.log(`${" ".repeat(label.length + 2)}floor/direct throughput ${f(by.floor.rps / by.direct.rps, 2)}x, floor added p50 ${f(by.floor.p50 - by.direct.p50, 3)} ms; authsome/floor throughput ${f(by.authsome.rps / by.floor.rps, 2)}x`);
 }
+console.log("(floor: a relay that terminates TLS and swaps the placeholder without parsing HTTP, the least any intercepting proxy in Node costs on this machine)");
 if (!mitm) console.log("(mitmproxy not installed: its comparison was skipped)");
 
 function freePort() {

@@ -204,9 +204,9 @@ async function exchange(ctx: RelayContext, client: ClientConnection, head: Reque
       }
       if (!raw || !response) {
         up.destroy();
+        if (socket.destroyed) return false;
         // a kept-alive connection the service closed meanwhile: send again on a new one
         if (conn.reused && conn.reader.received === 0 && bodyRead) continue;
-        if (socket.destroyed) return false;
         socket.write(jsonResponse(502, { error: "upstream_closed", message: `${dest.host} closed the connection without answering` }, true));
         return false;
       }
