@@ -38,7 +38,7 @@ export interface RelayContext {
 /** What the connection is: decrypted traffic for one CONNECT target, or the proxy's own port. */
 export interface ClientSide {
   /** Where a request goes and whether it may get a credential; throws MessageError, or answers it itself (undefined). */
-  destination(head: RequestHead, client: Duplex, reader: SocketReader): { dest: Destination; path: string; inject: boolean } | undefined;
+  destination(head: RequestHead, client: Socket, reader: SocketReader): { dest: Destination; path: string; inject: boolean } | undefined;
 }
 
 /** Bodies up to this size are held so that a 401 can be retried after a refresh. */

@@ -87,15 +87,20 @@ test("no secret in the child's /proc/<pid>/environ; placeholders for the injecte
   assertNoSecret(r.stderr, "authsome's own output");
 });
 
-test("plain http is forwarded but never injected", async () => {
-  const seenHere: Array<string | undefined> = [];
+/** A plain-http server on loopback that answers "plain" and notes each request's Authorization. */
+async function plainServer(): Promise<{ port: number; seen: Array<string | undefined>; close: () => void }> {
+  const seen: Array<string | undefined> = [];
   const server = createServer((req, res) => {
-    seenHere.push(req.headers.authorization);
+    seen.push(req.headers.authorization);
     res.end("plain");
   });
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
-  const port = (server.address() as AddressInfo).port;
+  return { port: (server.address() as AddressInfo).port, seen, close: () => server.close() };
+}
+
+test("plain http is forwarded but never injected", async () => {
+  const { port, seen: seenHere, close } = await plainServer();
   try {
     const r = await fx.run(["sh", "-c", 'curl -sS --fail -H "Authorization: Bearer $OPENAI_API_KEY" http://api.openai.com/v1/plain'], {
       options: ["--resolve", `api.openai.com:80:127.0.0.1:${port}`],
@@ -104,19 +109,12 @@ test("plain http is forwarded but never injected", async () => {
     assert.equal(r.stdout, "plain");
     assert.deepEqual(seenHere, ["Bearer authsome-proxy-managed"]);
   } finally {
-    server.close();
+    close();
   }
 });
 
 test("--inject-loopback-http: plain http to a loopback destination gets the credential, and loopback goes through the proxy", async () => {
-  const seenHere: Array<string | undefined> = [];
-  const server = createServer((req, res) => {
-    seenHere.push(req.headers.authorization);
-    res.end("plain");
-  });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const port = (server.address() as AddressInfo).port;
+  const { port, seen: seenHere, close } = await plainServer();
   try {
     const r = await fx.run(["sh", "-c", 'curl -sS --fail -H "Authorization: Bearer $OPENAI_API_KEY" http://api.openai.com/v1/plain && echo " $NO_PROXY"'], {
       options: ["--inject-loopback-http", "--resolve", `api.openai.com:80:127.0.0.1:${port}`],
@@ -127,7 +125,7 @@ test("--inject-loopback-http: plain http to a loopback destination gets the cred
     assert.deepEqual(seenHere, [`Bearer ${SECRETS.openai}`]);
     assert.ok(!/127\.0\.0\.1|localhost/.test(noProxy ?? ""), `NO_PROXY still skips loopback: ${noProxy}`);
   } finally {
-    server.close();
+    close();
   }
 });
 

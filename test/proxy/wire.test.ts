@@ -146,7 +146,36 @@ def digest(data):
 
 def out(value):
     print(json.dumps(value))
+
+def each_alone(cases):
+    """Each request on a connection of its own: the answer (or why there was none) and whether the connection then ended."""
+    results = []
+    for name, data in cases.items():
+        c = Conn()
+        c.sock.settimeout(2)
+        c.send(data)
+        try:
+            answer = c.response()
+        except (EOFError, AssertionError, ValueError) as e:
+            answer = f"{type(e).__name__}: {e}"
+        except (TimeoutError, socket.timeout):
+            answer = "no answer within 2 s"
+        results.append({"name": name, "answer": answer, "ended": c.quiet(1.0)["ended"]})
+    return results
 `;
+
+interface AloneResult {
+  name: string;
+  answer: Answer | string;
+  ended: boolean;
+}
+
+/** The cases that did not get a 400 followed by the end of their connection. */
+function notRefused(results: AloneResult[]): string[] {
+  return results
+    .filter((r) => typeof r.answer !== "object" || r.answer.status !== 400 || !r.ended)
+    .map((r) => `${r.name}: ${typeof r.answer === "object" ? `${r.answer.status} ${r.answer.reason}${r.ended ? "" : ", connection left open"}` : r.answer}`);
+}
 
 interface Answer {
   status: number;
@@ -403,7 +432,7 @@ out({"answers": answers, "after": c.quiet()})
 
 test("request smuggling: Transfer-Encoding with Content-Length (or other ambiguous framing) is refused with 400, nothing reaches the service", async () => {
   const smuggled = "GET /v1/wire/smuggled HTTP/1.1\\r\\nHost: api.openai.com\\r\\n\\r\\n";
-  const out = await child<{ name: string; answer: Answer | string; ended: boolean }[]>(String.raw`
+  const out = await child<AloneResult[]>(String.raw`
 smuggled = b"${smuggled}"
 cases = {
     "te-then-cl": request("POST", "/v1/wire/smuggle-1", ["Transfer-Encoding: chunked", f"Content-Length: {5 + len(smuggled)}"], b"0\r\n\r\n" + smuggled),
@@ -411,30 +440,15 @@ cases = {
     "two-lengths": request("POST", "/v1/wire/smuggle-3", ["Content-Length: 0", f"Content-Length: {len(smuggled)}"], smuggled),
     "chunked-not-last": request("POST", "/v1/wire/smuggle-4", ["Transfer-Encoding: chunked, identity"], b"0\r\n\r\n" + smuggled),
 }
-results = []
-for name, data in cases.items():
-    c = Conn()
-    c.sock.settimeout(2)
-    c.send(data)
-    try:
-        answer = c.response()
-    except (EOFError, AssertionError, ValueError) as e:
-        answer = f"{type(e).__name__}: {e}"
-    except (TimeoutError, socket.timeout):
-        answer = "no answer within 2 s"
-    results.append({"name": name, "answer": answer, "ended": c.quiet(1.0)["ended"]})
-out(results)
+out(each_alone(cases))
 `);
-  const wrong = out
-    .filter((r) => typeof r.answer !== "object" || r.answer.status !== 400 || !r.ended)
-    .map((r) => `${r.name}: ${typeof r.answer === "object" ? `${r.answer.status} ${r.answer.reason}${r.ended ? "" : ", connection left open"}` : r.answer}`);
-  assert.deepEqual(wrong, [], "each ambiguous request gets a 400 and the connection is closed");
+  assert.deepEqual(notRefused(out), [], "each ambiguous request gets a 400 and the connection is closed");
   const reached = fx.peer.requests.filter((q) => q.path.startsWith("/v1/wire/smuggle")).map((q) => q.path);
   assert.deepEqual(reached, [], "no smuggle request reached the service");
 });
 
 test("a malformed request line or header is refused with 400, nothing reaches the service", async () => {
-  const out = await child<{ name: string; answer: Answer | string }[]>(String.raw`
+  const out = await child<AloneResult[]>(String.raw`
 H = f"Host: api.openai.com\r\nAuthorization: Bearer {KEY}\r\n"
 cases = {
     "header-without-colon": request("GET", "/v1/wire/bad-1", ["X-No-Colon value"]),
@@ -446,22 +460,9 @@ cases = {
     "request-line-bad-version": f"GET /v1/wire/bad-7 HTTP/1.x\r\n{H}\r\n".encode(),
     "no-host": f"GET /v1/wire/bad-8 HTTP/1.1\r\nAuthorization: Bearer {KEY}\r\n\r\n".encode(),
 }
-results = []
-for name, data in cases.items():
-    c = Conn()
-    c.sock.settimeout(2)
-    c.send(data)
-    try:
-        answer = c.response()
-    except (EOFError, AssertionError, ValueError) as e:
-        answer = f"{type(e).__name__}: {e}"
-    except (TimeoutError, socket.timeout):
-        answer = "no answer within 2 s"
-    results.append({"name": name, "answer": answer})
-out(results)
+out(each_alone(cases))
 `);
-  const wrong = out.filter((r) => typeof r.answer !== "object" || r.answer.status !== 400).map((r) => `${r.name}: ${typeof r.answer === "object" ? `${r.answer.status} ${r.answer.reason}` : r.answer}`);
-  assert.deepEqual(wrong, [], "each malformed request gets a 400");
+  assert.deepEqual(notRefused(out), [], "each malformed request gets a 400 and the connection is closed");
   const reached = fx.peer.requests.filter((q) => q.path.startsWith("/v1/wire/bad-")).map((q) => q.path);
   assert.deepEqual(reached, [], "no malformed request reached the service");
 });
