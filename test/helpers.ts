@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -110,4 +111,16 @@ export function snapshot(dir: string): Map<string, string> {
 export function writeProvider(home: string, definition: Record<string, unknown>): void {
   mkdirSync(join(home, "providers"), { recursive: true, mode: 0o700 });
   writeFileSync(join(home, "providers", `${String(definition.name)}.json`), JSON.stringify(definition));
+}
+
+/** A loopback port nobody listens on right now (for a server a child process will open). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
 }

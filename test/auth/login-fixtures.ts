@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { cliAsync, emptyHome, tempDir, writeProvider } from "../helpers.js";
 import { localIdpDefinition } from "./oidc-home.js";
 
-export function homeWithProvider(server: OidcServer, oauth: Record<string, unknown> = {}): string {
+/** A home with the "localidp" definition (device flow, identity); `oauth` and `rest` override its parts. */
+export function homeWithProvider(server: OidcServer, oauth: Record<string, unknown> = {}, rest: Record<string, unknown> = {}): string {
   const home = emptyHome();
   writeProvider(
     home,
@@ -21,7 +22,7 @@ export function homeWithProvider(server: OidcServer, oauth: Record<string, unkno
         client_secret_env: "LOCALIDP_CLIENT_SECRET",
         ...oauth,
       },
-      { flows: ["device_code"], identity: { url: server.userinfoEndpoint, id_path: "sub", label_path: "email" } },
+      { flows: ["device_code"], identity: { url: server.userinfoEndpoint, id_path: "sub", label_path: "email" }, ...rest },
     ),
   );
   return home;

@@ -3,9 +3,9 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ACCOUNT_ID, CLIENTS, startOidcServer, type OidcServer } from "../peers/oidc.js";
+import { ACCOUNT_ID, CLIENTS, type OidcServer } from "../peers/oidc.js";
 import { cliAsync, ROOT } from "../helpers.js";
-import { freePort, libHome, PROVIDER, runNode } from "../lib/fixtures.js";
+import { libHome, oidcWithOwnCallback, PROVIDER, runNode } from "../lib/fixtures.js";
 
 const EXAMPLE = join(ROOT, "examples/programmatic-login.ts");
 
@@ -13,9 +13,7 @@ let server: OidcServer;
 let port: number;
 let redirect: string;
 before(async () => {
-  port = await freePort();
-  redirect = `http://127.0.0.1:${port}/auth/callback/oauth`;
-  server = await startOidcServer({ redirectUris: [redirect] });
+  ({ server, port, redirect } = await oidcWithOwnCallback());
 });
 after(async () => {
   await server.close();

@@ -3,10 +3,10 @@
 import { spawn } from "node:child_process";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { OidcServer } from "../peers/oidc.js";
-import { CLIENTS } from "../peers/oidc.js";
-import { emptyHome, ROOT, writeProvider } from "../helpers.js";
-import { freshConnection, localIdpDefinition, openConnections, PROVIDER } from "../auth/oidc-home.js";
+import { CLIENTS, startOidcServer, type OidcServer } from "../peers/oidc.js";
+import { freePort, ROOT } from "../helpers.js";
+import { freshConnection, openConnections, PROVIDER } from "../auth/oidc-home.js";
+import { homeWithProvider } from "../auth/login-fixtures.js";
 import type { ConnectionRecord } from "../../src/vault/records.js";
 
 export { PROVIDER };
@@ -66,25 +66,13 @@ export interface LibHomeOptions {
 
 /** A home with "localidp" (the oidc peer), its client, and (by default) a connection with an expired token. */
 export async function libHome(server: OidcServer, opts: LibHomeOptions = {}): Promise<{ home: string; record?: ConnectionRecord }> {
-  const home = emptyHome();
-  writeProvider(
-    home,
-    localIdpDefinition(
-      server,
-      {
-        device_authorization_url: server.deviceAuthorizationEndpoint,
-        scopes: ["openid", "offline_access", "profile", "email"],
-        client_id_env: "LOCALIDP_CLIENT_ID",
-        client_secret_env: "LOCALIDP_CLIENT_SECRET",
-        rotates_refresh_token: true,
-      },
-      {
-        flows: ["device_code"],
-        identity: { url: server.userinfoEndpoint, id_path: "sub", label_path: "email" },
-        export: { env: { access_token: "LOCALIDP_ACCESS_TOKEN" } },
-        routes: [{ host: `127.0.0.1:${server.port}`, path_prefix: "/me" }, ...(opts.routes ?? [])],
-      },
-    ),
+  const home = homeWithProvider(
+    server,
+    { scopes: ["openid", "offline_access", "profile", "email"], rotates_refresh_token: true },
+    {
+      export: { env: { access_token: "LOCALIDP_ACCESS_TOKEN" } },
+      routes: [{ host: `127.0.0.1:${server.port}`, path_prefix: "/me" }, ...(opts.routes ?? [])],
+    },
   );
   if (opts.connected === false) return { home };
   const record = await freshConnection(server);
@@ -126,11 +114,10 @@ export function runNode(args: string[], env: Record<string, string | undefined>,
 }
 
 /** A free loopback port (listened on, then released). */
-export async function freePort(): Promise<number> {
-  const { createServer: netServer } = await import("node:net");
-  const s = netServer();
-  await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", () => resolve()));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
+
+/** The oidc peer, expecting logins on a callback port of the test file's own (other login tests use the default one, possibly at the same time). */
+export async function oidcWithOwnCallback(): Promise<{ server: OidcServer; port: number; redirect: string }> {
+  const port = await freePort();
+  const redirect = `http://127.0.0.1:${port}/auth/callback/oauth`;
+  return { server: await startOidcServer({ redirectUris: [redirect] }), port, redirect };
 }

@@ -3,20 +3,17 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ACCOUNT_ID, CLIENTS, startOidcServer, type OidcServer } from "../peers/oidc.js";
+import { ACCOUNT_ID, CLIENTS, type OidcServer } from "../peers/oidc.js";
 import { cliAsync } from "../helpers.js";
 import { recordingBrowser } from "../auth/login-fixtures.js";
-import { freePort, libHome, PROVIDER } from "./fixtures.js";
+import { libHome, oidcWithOwnCallback, PROVIDER } from "./fixtures.js";
 import { Authsome, AuthenticationError, CredentialMissingError, UsageError, type DeviceCodePrompt } from "../../src/index.js";
 
 let server: OidcServer;
 let port: number;
 let redirect: string;
 before(async () => {
-  // a port of our own: the CLI's login tests use the default one, possibly at the same time
-  port = await freePort();
-  redirect = `http://127.0.0.1:${port}/auth/callback/oauth`;
-  server = await startOidcServer({ redirectUris: [redirect] });
+  ({ server, port, redirect } = await oidcWithOwnCallback());
 });
 after(async () => {
   await server.close();

@@ -4,9 +4,9 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { signOAuth1Request } from "../../src/auth/oauth1/sign.js";
-import { cliAsync } from "../helpers.js";
+import { cliAsync, freePort } from "../helpers.js";
 import { startFakeX, X_CLIENTS, X_CONSUMER, X_USER, type FakeX } from "../peers/fake-x.js";
-import { assertNoSecrets, callX, clickingBrowser, freePort, interactiveCli, QUIET_ENV, stored, withStore, xHome } from "./x-fixtures.js";
+import { assertNoSecrets, callX, clickingBrowser, interactiveCli, QUIET_ENV, stored, withStore, xHome } from "./x-fixtures.js";
 
 let fake: FakeX;
 before(async () => {

@@ -2,9 +2,9 @@
 // public client), get, export, refresh after two hours, a refresh storm, a dead refresh token, logout.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { cliAsync } from "../helpers.js";
+import { cliAsync, freePort } from "../helpers.js";
 import { startFakeX, X_CLIENTS, X_USER, type FakeX } from "../peers/fake-x.js";
-import { assertNoSecrets, callX, clickingBrowser, expireLocally, freePort, QUIET_ENV, stored, xHome } from "./x-fixtures.js";
+import { assertNoSecrets, callX, clickingBrowser, expireLocally, QUIET_ENV, stored, xHome } from "./x-fixtures.js";
 
 let fake: FakeX;
 before(async () => {
