@@ -116,11 +116,11 @@ function authority(dest: Destination): string {
 }
 
 /** The request's fields as sent upstream: its own end-to-end ones, Host, the credential, and a held body's length. */
-function upstreamFields(head: RequestHead, dest: Destination, injection: Injection | undefined, held: Buffer | undefined, upgrade: string | undefined): Fields {
+function upstreamFields(head: RequestHead, host: string, injection: Injection | undefined, held: Buffer | undefined, upgrade: string | undefined): Fields {
   const drop = ["host", "expect", ...(injection?.replace ?? [])];
   if (held) drop.push("transfer-encoding", "content-length");
   let out = endToEnd(head, drop);
-  out.unshift(["Host", authority(dest)]);
+  out.unshift(["Host", host]);
   if (injection) {
     for (const [name, value] of Object.entries(injection.headers)) {
       const lower = name.toLowerCase();
@@ -142,6 +142,7 @@ async function exchange(ctx: RelayContext, client: ClientConnection, head: Reque
   const match = mayInject ? ctx.routes.match(dest.host, !dest.tls && dest.port === 80 ? 443 : dest.port, path) : undefined;
   const upgrade = head.index.has("upgrade") && fieldTokens(head, "connection").includes("upgrade") ? field(head, "upgrade") : undefined;
   const contentType = field(head, "content-type");
+  const host = authority(dest);
   const isForm = contentType !== undefined && /^application\/x-www-form-urlencoded\b/i.test(contentType);
 
   // the proxy answers 100-continue itself: a held body has to be read before anything goes upstream
@@ -157,7 +158,7 @@ async function exchange(ctx: RelayContext, client: ClientConnection, head: Reque
   let injection: Injection | undefined;
   let authRequest: RequestToAuthorize | undefined;
   if (match) {
-    authRequest = { method: head.method, url: `${dest.tls ? "https" : "http"}://${authority(dest)}${path}`, ...(held && isForm ? { body: held, contentType: contentType! } : {}) };
+    authRequest = { method: head.method, url: `${dest.tls ? "https" : "http"}://${host}${path}`, ...(held && isForm ? { body: held, contentType: contentType! } : {}) };
     try {
       injection = await ctx.credentials.inject(match, authRequest);
     } catch (err) {
@@ -181,7 +182,7 @@ async function exchange(ctx: RelayContext, client: ClientConnection, head: Reque
     }
     const up = conn.socket;
     client.upstream = up;
-    const requestHead = serializeRequest(head.method, path, upstreamFields(head, dest, injection, held, upgrade));
+    const requestHead = serializeRequest(head.method, path, upstreamFields(head, host, injection, held, upgrade));
     up.write(held && held.length > 0 ? Buffer.concat([requestHead, held]) : requestHead);
     let bodySent = bodyRead;
     if (!bodyRead) {

@@ -95,11 +95,6 @@ export function parseResponseHead(head: Buffer): ResponseHead {
 
 const NONE: string[] = [];
 
-/** Every value of a field, by lowercase name. */
-export function fieldValues(head: MessageHead, lowerName: string): string[] {
-  return head.index.get(lowerName) ?? NONE;
-}
-
 export function field(head: MessageHead, lowerName: string): string | undefined {
   return head.index.get(lowerName)?.join(", ");
 }

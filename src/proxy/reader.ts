@@ -202,7 +202,7 @@ export class SocketReader {
 }
 
 /** Resolves when `stream` can take more, or is gone. */
-export function drained(stream: Writable): Promise<void> {
+function drained(stream: Writable): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
       stream.off("drain", done);
