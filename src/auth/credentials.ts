@@ -4,6 +4,11 @@ import type { Connections } from "../vault/connections.js";
 import type { ConnectionRecord } from "../vault/records.js";
 import { DEFAULT_REFRESH_WINDOW_SECONDS, isExpired } from "./expiry.js";
 
+/** The command that logs a connection in again (the default connection needs no --connection). */
+export function loginCommand(provider: string, connection: string): string {
+  return `authsome login ${provider}${connection === "default" ? "" : ` --connection ${connection}`}`;
+}
+
 export interface FreshnessOptions {
   /** Refresh this many seconds before expiry (config.json `refresh_window_seconds`). */
   windowSeconds?: number;
@@ -24,7 +29,7 @@ export async function usableConnection(
   const provider = definition.name;
   const name = await connections.resolveName(provider, connection);
   const record = await connections.get(provider, name);
-  const login = `authsome login ${provider}${name === "default" ? "" : ` --connection ${name}`}`;
+  const login = loginCommand(provider, name);
   if (!record) {
     throw new CredentialMissingError(`no connection "${name}" for provider "${provider}" in profile "${connections.profile}"`, {
       hint: `run \`${login}\``,

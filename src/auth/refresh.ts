@@ -10,6 +10,7 @@ import { OAuthError, TemporaryTokenError } from "./oauth-errors.js";
 import { oauthClientFor } from "./client-credentials.js";
 import { expiresAt, tokenRequest } from "./token-client.js";
 import { isExpired } from "./expiry.js";
+import { loginCommand } from "./credentials.js";
 
 // Refresh, single-flight across processes: one flock per connection serialises refreshers;
 // whoever gets the lock re-reads the store first and reuses a refresh another process made.
@@ -31,8 +32,7 @@ function lockPath(connections: Connections, provider: string, connection: string
   return join(dir, `${connection}.refresh.lock`);
 }
 
-const loginHint = (provider: string, connection: string) =>
-  `run \`authsome login ${provider}${connection === "default" ? "" : ` --connection ${connection}`} --force\``;
+const loginHint = (provider: string, connection: string) => `run \`${loginCommand(provider, connection)} --force\``;
 
 /**
  * Runs `fn` holding the connection's refresh lock: a refresh in flight in another process ends

@@ -22,6 +22,7 @@ import { InjectionError, type CredentialSource, type Injection } from "./inject.
 import { SocketReader } from "./reader.js";
 import type { RouteMatch, RouteTable } from "./router.js";
 import type { Destination, UpstreamConnection, UpstreamPool } from "./upstream.js";
+import { loginCommand } from "../auth/credentials.js";
 
 // One client connection's requests, in order: each is read, given its credential when a route
 // matches, sent upstream on a pooled connection and answered with the service's response, byte
@@ -99,7 +100,7 @@ export function jsonResponse(status: number, body: Record<string, string>, close
 }
 
 function failureBody(match: RouteMatch, err: unknown): Record<string, string> {
-  const login = `authsome login ${match.provider}${match.connection === "default" ? "" : ` --connection ${match.connection}`}`;
+  const login = loginCommand(match.provider, match.connection);
   return {
     error: "authsome_no_credential",
     provider: match.provider,

@@ -1,4 +1,4 @@
-import { usableConnection } from "../auth/credentials.js";
+import { loginCommand, usableConnection } from "../auth/credentials.js";
 import { isExpired } from "../auth/expiry.js";
 import { refreshConnection } from "../auth/refresh.js";
 import { authHeaders, credentialHeaderNames, extraHeaders, type RequestToAuthorize } from "../auth/request-auth.js";
@@ -114,7 +114,7 @@ export class CredentialSource {
       if (record.auth_type !== "oauth1") this.fixed.set(record, injection);
       return injection;
     } catch (err) {
-      const login = `authsome login ${target.provider}${target.connection === "default" ? "" : ` --connection ${target.connection}`}`;
+      const login = loginCommand(target.provider, target.connection);
       const message = err instanceof AuthsomeError ? err.message : `no credential for "${target.provider}" (connection "${target.connection}")`;
       throw new InjectionError(target.provider, target.connection, message, err instanceof AuthsomeError && err.hint ? err.hint : `run \`${login}\``);
     }
