@@ -9,13 +9,12 @@ import tls from "node:tls";
 
 const cfg = JSON.parse(process.argv[2]);
 const peerCa = readFileSync(cfg.peerCa, "utf8");
-const runCa = readFileSync(process.env.NODE_EXTRA_CA_CERTS, "utf8");
 const CONNECTIONS = 64;
 
 /** A keep-alive agent whose connections are CONNECT tunnels through `proxy`. */
 class TunnelAgent extends https.Agent {
   constructor(proxy, ca) {
-    super({ keepAlive: true, maxSockets: CONNECTIONS, ca });
+    super({ keepAlive: true, maxSockets: CONNECTIONS, ...(ca ? { ca } : {}) });
     this.proxy = new URL(proxy);
   }
   createConnection(options, done) {
@@ -24,7 +23,7 @@ class TunnelAgent extends https.Agent {
     req.once("connect", (res, socket) => {
       if (res.statusCode !== 200) return done(new Error(`CONNECT answered ${res.statusCode}`));
       socket.setNoDelay(true);
-      done(null, tls.connect({ socket, servername: options.servername ?? options.host, ca: options.ca }));
+      done(null, tls.connect({ socket, servername: options.servername ?? options.host, ...(options.ca ? { ca: options.ca } : {}) }));
     });
     req.once("error", done);
     req.end();
@@ -34,7 +33,10 @@ class TunnelAgent extends https.Agent {
 
 const agents = {
   direct: () => new https.Agent({ keepAlive: true, maxSockets: CONNECTIONS, ca: [peerCa] }),
-  authsome: () => new TunnelAgent(process.env.HTTPS_PROXY, [runCa]),
+  // the run CA is trusted the way every Node child of `authsome run` trusts it: NODE_EXTRA_CA_CERTS,
+  // which Node reads at start-up. (Passing that file as `ca` would make https.Agent key every request
+  // by the whole bundle it holds, the user's CAs included: a cost of this client, not of the proxy.)
+  authsome: () => new TunnelAgent(process.env.HTTPS_PROXY, undefined),
 };
 agents.floor = () => new TunnelAgent(`http://127.0.0.1:${cfg.floor.port}`, [peerCa]);
 if (cfg.mitm) agents.mitmproxy = () => new TunnelAgent(`http://127.0.0.1:${cfg.mitm.port}`, [readFileSync(cfg.mitm.ca, "utf8")]);
