@@ -187,7 +187,7 @@ async function exchange(ctx: RelayContext, client: ClientConnection, head: Reque
     up.write(held && held.length > 0 ? Buffer.concat([requestHead, held]) : requestHead);
     let bodySent = bodyRead;
     if (!bodyRead) {
-      reader.relay(framing, up).then(
+      Promise.resolve(reader.relay(framing, up)).then(
         (done) => (bodySent = done),
         () => void socket.destroy(), // a malformed chunked body: nothing sensible can follow
       );

@@ -36,6 +36,8 @@ export class InjectionError extends Error {
   }
 }
 
+const recordKey = (target: RouteTarget): string => `${target.provider}\u0000${target.connection}`;
+
 export class CredentialSource {
   private readonly records = new Map<string, ConnectionRecord>();
   private readonly pending = new Map<string, Promise<ConnectionRecord>>();
@@ -57,7 +59,7 @@ export class CredentialSource {
 
   /** The connection's record, refreshed when it is about to expire; single-flight per connection. */
   private record(target: RouteTarget, rejectedAccessToken?: string): Promise<ConnectionRecord> {
-    const key = `${target.provider}\u0000${target.connection}`;
+    const key = recordKey(target);
     const cached = this.records.get(key);
     if (cached && rejectedAccessToken === undefined && !isExpired(cached, this.windowSeconds)) return Promise.resolve(cached);
     const inFlight = this.pending.get(key);
@@ -95,8 +97,18 @@ export class CredentialSource {
     return c;
   }
 
-  /** The headers for one request; throws InjectionError (never with a secret) when there is no credential. */
-  async inject(target: RouteTarget, req: RequestToAuthorize, rejectedAccessToken?: string): Promise<Injection> {
+  /**
+   * The headers for one request; rejects with InjectionError (never with a secret) when there is
+   * no credential. At once when a fresh record's headers are already made (most requests).
+   */
+  inject(target: RouteTarget, req: RequestToAuthorize, rejectedAccessToken?: string): Injection | Promise<Injection> {
+    const cached = rejectedAccessToken === undefined ? this.records.get(recordKey(target)) : undefined;
+    const known = cached && this.fixed.get(cached);
+    if (known && !isExpired(cached, this.windowSeconds)) return known;
+    return this.make(target, req, rejectedAccessToken);
+  }
+
+  private async make(target: RouteTarget, req: RequestToAuthorize, rejectedAccessToken?: string): Promise<Injection> {
     const definition = this.definition(target.provider);
     try {
       const record = await this.record(target, rejectedAccessToken);

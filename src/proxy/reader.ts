@@ -3,18 +3,54 @@ import { ChunkedBody, MessageError, type Framing } from "./http1.js";
 
 // Reading HTTP/1.1 messages off a socket: heads are taken whole, bodies are handed on in the
 // pieces they arrive in (never gathered, unless asked to), and bytes past the end of a message
-// stay queued for the next one. The socket is paused while too much is queued.
+// stay queued for the next one. What is already here is handled at once, without a promise
+// (most heads and small bodies arrive in one piece); a body still arriving is piped from the
+// socket's own events straight to its writer, which pauses the socket while it is full.
 
 const HIGH_WATER = 256 * 1024;
 const BLANK_LINE = Buffer.from("\r\n\r\n");
 /** How much may wait in a writer's buffer before relaying pauses for it to drain. */
 const WRITE_WINDOW = 256 * 1024;
 
+/** Where a body is being piped while its bytes arrive. */
+interface Pipe {
+  /** Takes one arriving piece. */
+  take(piece: Buffer): void;
+  /** The stream ended first. */
+  ended(): void;
+}
+
+/** How much of each piece belongs to a body, in its own framing. */
+class BodyCursor {
+  private left: number;
+  private readonly chunked: ChunkedBody | undefined;
+
+  constructor(readonly framing: Framing) {
+    this.left = framing.kind === "length" ? framing.length : 0;
+    this.chunked = framing.kind === "chunked" ? new ChunkedBody() : undefined;
+  }
+
+  get done(): boolean {
+    if (this.chunked) return this.chunked.done;
+    return this.framing.kind !== "close" && this.left === 0;
+  }
+
+  /** How many of the piece's bytes are the body's; throws MessageError on a malformed chunked body. */
+  take(piece: Buffer): number {
+    if (this.chunked) return this.chunked.feed(piece);
+    if (this.framing.kind === "close") return piece.length;
+    const n = Math.min(this.left, piece.length);
+    this.left -= n;
+    return n;
+  }
+}
+
 export class SocketReader {
   private queue: Buffer[] = [];
   private queued = 0;
   private finished = false;
   private wake: (() => void) | undefined;
+  private pipe: Pipe | undefined;
   /** Bytes received since the pool handed the connection out (a reused one that dies unanswered can be retried). */
   received = 0;
 
@@ -26,15 +62,18 @@ export class SocketReader {
   }
 
   private onData = (chunk: Buffer): void => {
+    this.received += chunk.length;
+    if (this.pipe) return this.pipe.take(chunk);
     this.queue.push(chunk);
     this.queued += chunk.length;
-    this.received += chunk.length;
     if (this.queued >= HIGH_WATER) this.socket.pause();
     this.notify();
   };
 
   private onEnd = (): void => {
+    if (this.finished) return;
     this.finished = true;
+    this.pipe?.ended();
     this.notify();
   };
 
@@ -64,15 +103,10 @@ export class SocketReader {
     return out;
   }
 
-  /**
-   * Up to `max` bytes: at once when some are queued, else a promise of them; undefined at the
-   * end of the stream. (Callers await only the promise: most pieces are already here.)
-   */
-  private next(max: number): Buffer | undefined | Promise<Buffer | undefined> {
-    if (this.queued > 0) return this.takeQueued(max);
-    if (this.finished) return undefined;
+  /** Resolves when more bytes are queued or the stream has ended. */
+  private more(): Promise<void> {
     if (this.socket.isPaused()) this.socket.resume();
-    return new Promise<void>((resolve) => (this.wake = resolve)).then(() => (this.queued > 0 ? this.takeQueued(max) : undefined));
+    return new Promise<void>((resolve) => (this.wake = resolve));
   }
 
   /** Puts bytes back in front (the part of a piece that belongs to the next message). */
@@ -84,9 +118,19 @@ export class SocketReader {
 
   /**
    * The next head, up to and including its blank line; undefined when the stream ends before any
-   * byte of it. Empty lines before a head are skipped (RFC 9112 2.2).
+   * byte of it. At once when the first queued piece holds it whole, else a promise of it.
    */
-  async head(limit: number, tooLarge: number): Promise<Buffer | undefined> {
+  head(limit: number, tooLarge: number): Buffer | undefined | Promise<Buffer | undefined> {
+    const first = this.queue[0];
+    if (first && first[0] !== 13 && first[0] !== 10) {
+      const end = first.indexOf(BLANK_LINE);
+      if (end >= 0 && end <= limit) return this.takeQueued(end + 4);
+    }
+    return this.gatherHead(limit, tooLarge);
+  }
+
+  /** A head that spans pieces or is still to come. Empty lines before a head are skipped (RFC 9112 2.2). */
+  private async gatherHead(limit: number, tooLarge: number): Promise<Buffer | undefined> {
     let buffered: Buffer = Buffer.alloc(0);
     for (;;) {
       const end = buffered.indexOf(BLANK_LINE);
@@ -95,12 +139,15 @@ export class SocketReader {
         return buffered.subarray(0, end + 4);
       }
       if (buffered.length > limit) throw new MessageError(tooLarge, "header section too large");
-      const got = this.next(Infinity);
-      const piece = got instanceof Promise ? await got : got;
-      if (!piece) {
-        if (buffered.length === 0) return undefined;
-        throw new MessageError(400, "the connection ended inside a header section");
+      if (this.queued === 0) {
+        if (this.finished) {
+          if (buffered.length === 0) return undefined;
+          throw new MessageError(400, "the connection ended inside a header section");
+        }
+        await this.more();
+        continue;
       }
+      const piece = this.takeQueued(Infinity);
       buffered = buffered.length === 0 ? piece : Buffer.concat([buffered, piece]);
       let blank = 0;
       while (blank < buffered.length && (buffered[blank] === 13 || buffered[blank] === 10)) blank++;
@@ -109,59 +156,87 @@ export class SocketReader {
   }
 
   /**
-   * Hands a body on to `to` as it arrives, in its own framing (chunked stays chunked), minding
-   * backpressure. `head` goes first: with the body's first piece when that is already here (one
-   * write), else at once (a stream's head must not wait for its first event). Resolves true when
-   * the whole body was passed on, false when the stream ended before it was complete (for
-   * "close" framing, the end is the body's end: true).
+   * Hands a body on to `to` (or drops it, without `to`) in its own framing (chunked stays
+   * chunked), minding backpressure. `head` goes first: with the body's first piece when that is
+   * already here (one write), else at once (a stream's head must not wait for its first event).
+   * True when the whole body was passed on, false when the stream ended before it was complete
+   * (for "close" framing, the end is the body's end: true). At once when the body is all here.
    */
-  async relay(framing: Framing, to: Writable | undefined, head?: Buffer): Promise<boolean> {
+  relay(framing: Framing, to: Writable | undefined, head?: Buffer): boolean | Promise<boolean> {
+    const cursor = new BodyCursor(framing);
     let first = head;
-    if (first && (this.queued === 0 || framing.kind === "none")) {
-      to?.write(first);
-      first = undefined;
-    }
-    /** Writes a piece; a promise only when `to` wants the writer to wait. */
-    const send = (piece: Buffer): Promise<void> | undefined => {
+    /** Writes a piece (after the head, the first time); true when `to` is full. */
+    const send = (piece: Buffer): boolean => {
       if (first) {
         piece = Buffer.concat([first, piece]);
         first = undefined;
       }
-      if (!to) return undefined;
+      if (!to || piece.length === 0) return false;
       to.write(piece);
       // wait only when a good deal is pending: a socket's own mark (16 KiB) is one TLS record
-      return to.writableLength > WRITE_WINDOW && !to.destroyed ? drained(to) : undefined;
+      return to.writableLength > WRITE_WINDOW && !to.destroyed;
     };
-    const finish = (complete: boolean): boolean => {
-      if (first) to?.write(first);
-      return complete;
-    };
-    if (framing.kind === "none") return true;
-    if (framing.kind === "length") {
-      let left = framing.length;
-      while (left > 0) {
-        const got = this.next(left);
-        const piece = got instanceof Promise ? await got : got;
-        if (!piece) return finish(false);
-        left -= piece.length;
-        const full = send(piece);
-        if (full) await full;
+    // what is already queued
+    let full = false;
+    try {
+      while (!cursor.done && this.queued > 0) {
+        const piece = this.takeQueued(Infinity);
+        const used = cursor.take(piece);
+        this.unshift(piece.subarray(used));
+        full = send(used === piece.length ? piece : piece.subarray(0, used));
       }
-      return true;
+    } catch (err) {
+      return Promise.reject(err);
     }
-    if (framing.kind === "close") {
-      for (let piece = await this.next(Infinity); piece; piece = await this.next(Infinity)) await send(piece);
-      return finish(true);
+    if (first) {
+      to?.write(first);
+      first = undefined;
     }
-    const chunked = new ChunkedBody();
-    while (!chunked.done) {
-      const piece = await this.next(Infinity);
-      if (!piece) return finish(false);
-      const used = chunked.feed(piece);
-      this.unshift(piece.subarray(used));
-      await send(used === piece.length ? piece : piece.subarray(0, used));
-    }
-    return true;
+    if (cursor.done) return true;
+    if (this.finished) return framing.kind === "close";
+    return this.pipeBody(cursor, send, to, full);
+  }
+
+  /** The rest of a body, piped from the socket's events as it arrives (once `to` has room, when `full`). */
+  private pipeBody(cursor: BodyCursor, send: (piece: Buffer) => boolean, to: Writable | undefined, full: boolean): Promise<boolean> {
+    return new Promise<boolean>((resolve, reject) => {
+      const finish = (complete: boolean): void => {
+        this.pipe = undefined;
+        resolve(complete);
+      };
+      const resume = (): void => {
+        to?.off("drain", resume);
+        to?.off("close", resume);
+        if (this.pipe) this.socket.resume();
+      };
+      this.pipe = {
+        take: (piece) => {
+          let used: number;
+          try {
+            used = cursor.take(piece);
+          } catch (err) {
+            this.pipe = undefined;
+            return reject(err);
+          }
+          const nowFull = send(used === piece.length ? piece : piece.subarray(0, used));
+          if (cursor.done) {
+            this.pipe = undefined;
+            this.unshift(piece.subarray(used));
+            if (this.queued >= HIGH_WATER) this.socket.pause();
+            return finish(true);
+          }
+          if (nowFull) waitForRoom();
+        },
+        ended: () => finish(cursor.framing.kind === "close"),
+      };
+      const waitForRoom = (): void => {
+        this.socket.pause();
+        to!.on("drain", resume);
+        to!.on("close", resume);
+      };
+      if (full) waitForRoom();
+      else if (this.socket.isPaused()) this.socket.resume();
+    });
   }
 
   /** A whole body, decoded; undefined when it is larger than `limit`. */
@@ -175,14 +250,18 @@ export class SocketReader {
     if (framing.kind === "chunked") {
       const chunked = new ChunkedBody();
       while (!chunked.done && size <= limit) {
-        const piece = await this.next(Infinity);
-        if (!piece) throw new MessageError(400, "the connection ended inside a body");
+        if (this.queued === 0) {
+          if (this.finished) throw new MessageError(400, "the connection ended inside a body");
+          await this.more();
+          continue;
+        }
+        const piece = this.takeQueued(Infinity);
         const used = chunked.feed(piece, add);
         this.unshift(piece.subarray(used));
       }
     } else if (framing.kind === "length") {
       if (framing.length > limit) return undefined;
-      const sink = { write: (piece: Buffer) => (add(piece), true) } as unknown as Writable;
+      const sink = { write: (piece: Buffer) => (add(piece), true), writableLength: 0 } as unknown as Writable;
       if (!(await this.relay(framing, sink))) throw new MessageError(400, "the connection ended inside a body");
     }
     return size > limit ? undefined : Buffer.concat(parts);
@@ -199,17 +278,4 @@ export class SocketReader {
     this.queued = 0;
     return rest;
   }
-}
-
-/** Resolves when `stream` can take more, or is gone. */
-function drained(stream: Writable): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      stream.off("drain", done);
-      stream.off("close", done);
-      resolve();
-    };
-    stream.on("drain", done);
-    stream.on("close", done);
-  });
 }

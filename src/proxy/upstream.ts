@@ -49,8 +49,8 @@ export class UpstreamPool {
 
   constructor(private readonly opts: UpstreamOptions) {}
 
-  /** An open connection to `dest`: an idle one when there is one, else a new one (rejects when it cannot be made). */
-  async acquire(dest: Destination): Promise<UpstreamConnection> {
+  /** An open connection to `dest`: an idle one at once when there is one, else a new one (rejects when it cannot be made). */
+  acquire(dest: Destination): UpstreamConnection | Promise<UpstreamConnection> {
     const key = `${dest.tls ? "https" : "http"}://${dest.host}:${dest.port}`;
     const list = this.idle.get(key);
     while (list && list.length > 0) {
@@ -63,6 +63,10 @@ export class UpstreamPool {
       conn.reader.received = 0;
       return conn;
     }
+    return this.open(dest, key);
+  }
+
+  private async open(dest: Destination, key: string): Promise<UpstreamConnection> {
     const socket = await this.connect(dest, key);
     const conn: UpstreamConnection = { socket, reader: new SocketReader(socket), reused: false, key, idleSince: 0 };
     socket.once("close", () => this.forget(conn));
