@@ -2,7 +2,7 @@
 // and against mitmproxy with a header-injection script (when Debian's mitmdump is installed), in
 // one run: keep-alive HTTPS GETs of 1 KiB and 1 MiB from a local TLS server. Prints requests per
 // second, p50/p99 latency, and the ratios.
-// Usage: node bench/proxy.mjs [seconds-per-throughput-phase]   (after `npm run build`)
+// Usage: node bench/proxy.mjs [seconds-per-throughput-phase] [rounds]   (after `npm run build`)
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync, existsSync } from "node:fs";
 import https from "node:https";
@@ -12,7 +12,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const seconds = Number(process.argv[2] ?? 3);
+const seconds = Number(process.argv[2] ?? 2);
+const rounds = Number(process.argv[3] ?? 3);
 const work = mkdtempSync(join(tmpdir(), "authsome-bench-proxy-"));
 process.on("exit", () => rmSync(work, { recursive: true, force: true }));
 const HOST = "localhost";
@@ -64,7 +65,7 @@ const floor = spawn(process.execPath, [join(root, "bench/tls-relay-floor.mjs"), 
 process.on("exit", () => floor.kill());
 const floorPort = await new Promise((resolve) => floor.stdout.once("data", (d) => resolve(Number(String(d).trim()))));
 
-const cfg = { port, host: HOST, key: KEY, peerCa: join(work, "ca.pem"), seconds, floor: { port: floorPort }, ...(mitm ? { mitm: { port: mitm.port, ca: mitm.ca } } : {}) };
+const cfg = { port, host: HOST, key: KEY, peerCa: join(work, "ca.pem"), seconds, rounds, floor: { port: floorPort }, ...(mitm ? { mitm: { port: mitm.port, ca: mitm.ca } } : {}) };
 // asynchronous: the upstream server lives in this process
 const run = await new Promise((resolve) => {
   const child = spawn(process.execPath, [join(root, "bin/authsome.js"), "--quiet", "run", "--provider", "bench", "--resolve", `${HOST}:${port}:127.0.0.1:${port}`, "--upstream-ca", join(work, "ca.pem"), "--", process.execPath, join(root, "bench/proxy-client.mjs"), JSON.stringify(cfg)], { env: { ...env, BENCH_KEY: undefined }, stdio: ["ignore", "pipe", "pipe"] });
@@ -83,9 +84,9 @@ if (wrongAuth > 0) throw new Error(`${wrongAuth} requests reached the server wit
 const results = JSON.parse(run.stdout.trim().split("\n").pop());
 
 const f = (x, d = 0) => x.toFixed(d);
-console.log(`proxy benchmark: keep-alive HTTPS GET, ${seconds}s throughput phases at concurrency 16; latency one at a time`);
-console.log("size    path        req/s     p50 ms   p99 ms");
-for (const r of results) console.log(`${(r.size === 1024 ? "1 KiB" : "1 MiB").padEnd(8)}${r.mode.padEnd(12)}${f(r.rps).padStart(7)}   ${f(r.p50, 3).padStart(7)}  ${f(r.p99, 3).padStart(7)}`);
+console.log(`proxy benchmark: keep-alive HTTPS GET; ${rounds} rounds in turn, each a ${seconds}s throughput phase at concurrency 16 (req/s: the median round) and latency one at a time`);
+console.log("size    path        req/s     p50 ms   p99 ms   rounds (req/s)");
+for (const r of results) console.log(`${(r.size === 1024 ? "1 KiB" : "1 MiB").padEnd(8)}${r.mode.padEnd(12)}${f(r.rps).padStart(7)}   ${f(r.p50, 3).padStart(7)}  ${f(r.p99, 3).padStart(7)}   ${r.rounds.map((x) => f(x)).join(" ")}`);
 for (const size of [1024, 1024 * 1024]) {
   const by = Object.fromEntries(results.filter((r) => r.size === size).map((r) => [r.mode, r]));
   const label = size === 1024 ? "1 KiB" : "1 MiB";
