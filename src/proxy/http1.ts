@@ -44,25 +44,41 @@ const STATUS_LINE = /^HTTP\/(1\.[01]) (\d{3})(?: .*)?$/;
 // eslint-disable-next-line no-control-regex
 const BREAKS = /[\r\n\0]/;
 
+/** A field section that needs no closer look: token names, values without CR, LF or NUL, no folded lines. */
+// eslint-disable-next-line no-control-regex
+const WELL_FORMED_FIELDS = /(?:[!#$%&'*+.^_`|~0-9A-Za-z-]+:[^\r\n\0]*\r\n)*\r\n$/y;
+
+/** Why a field section is not well formed (found line by line, only for a refused head). */
+function fieldError(text: string, from: number, status: number): MessageError {
+  for (let pos = from; ; ) {
+    const eol = text.indexOf("\r\n", pos);
+    if (eol <= pos) return new MessageError(status, "malformed header section");
+    const line = text.slice(pos, eol);
+    if (line[0] === " " || line[0] === "\t") return new MessageError(status, "folded header lines are not accepted");
+    const colon = line.indexOf(":");
+    if (colon <= 0 || !TOKEN.test(line.slice(0, colon))) return new MessageError(status, "malformed header line");
+    if (BREAKS.test(line)) return new MessageError(status, "header values must not contain line breaks");
+    pos = eol + 2;
+  }
+}
+
 /** The header fields after the start line (`text` ends with the blank line); a line break or NUL inside a value is refused. */
 function parseFields(text: string, from: number, status: number): Pick<MessageHead, "fields" | "names" | "index"> {
+  WELL_FORMED_FIELDS.lastIndex = from;
+  if (!WELL_FORMED_FIELDS.test(text)) throw fieldError(text, from, status);
   const fields: Fields = [];
   const names: string[] = [];
   const index = new Map<string, string[]>();
   for (let pos = from; ; ) {
     const eol = text.indexOf("\r\n", pos);
-    if (eol <= pos) break; // the blank line
-    const first = text.charCodeAt(pos);
-    if (first === 32 || first === 9) throw new MessageError(status, "folded header lines are not accepted");
+    if (eol === pos) break; // the blank line
     const colon = text.indexOf(":", pos);
-    const name = colon > pos && colon < eol ? text.slice(pos, colon) : "";
-    if (!TOKEN.test(name)) throw new MessageError(status, "malformed header line");
+    const name = text.slice(pos, colon);
     let start = colon + 1;
     let end = eol;
     while (start < end && (text.charCodeAt(start) === 32 || text.charCodeAt(start) === 9)) start++;
     while (end > start && (text.charCodeAt(end - 1) === 32 || text.charCodeAt(end - 1) === 9)) end--;
     const value = text.slice(start, end);
-    if (BREAKS.test(value)) throw new MessageError(status, "header values must not contain line breaks");
     const lower = name.toLowerCase();
     fields.push([name, value]);
     names.push(lower);
@@ -80,7 +96,8 @@ export function parseRequestHead(head: Buffer): RequestHead {
   const lineEnd = text.indexOf("\r\n");
   const m = REQUEST_LINE.exec(text.slice(0, lineEnd));
   if (!m) throw new MessageError(400, "malformed request line");
-  const request = { method: m[1]!, target: m[2]!, version: m[3]!, ...parseFields(text, lineEnd + 2, 400) };
+  const { fields, names, index } = parseFields(text, lineEnd + 2, 400);
+  const request: RequestHead = { method: m[1]!, target: m[2]!, version: m[3]!, fields, names, index };
   if (request.version === "1.1" && request.index.get("host")?.length !== 1) throw new MessageError(400, "an HTTP/1.1 request needs exactly one Host field");
   return request;
 }
@@ -90,7 +107,8 @@ export function parseResponseHead(head: Buffer): ResponseHead {
   const lineEnd = text.indexOf("\r\n");
   const m = STATUS_LINE.exec(text.slice(0, lineEnd));
   if (!m) throw new MessageError(502, "the service sent a malformed status line");
-  return { version: m[1]!, status: Number(m[2]), ...parseFields(text, lineEnd + 2, 502) };
+  const { fields, names, index } = parseFields(text, lineEnd + 2, 502);
+  return { version: m[1]!, status: Number(m[2]), fields, names, index };
 }
 
 const NONE: string[] = [];

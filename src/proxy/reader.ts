@@ -126,6 +126,8 @@ export class SocketReader {
       const end = first.indexOf(BLANK_LINE);
       if (end >= 0 && end <= limit) return this.takeQueued(end + 4);
     }
+    // nothing here yet: wait for the next piece, which most often holds a whole head
+    if (!first && !this.finished) return this.more().then(() => this.head(limit, tooLarge));
     return this.gatherHead(limit, tooLarge);
   }
 

@@ -171,7 +171,8 @@ export class RouteTable {
   /** The route of an HTTPS request, or undefined: not routed, or an auth endpoint (never injected). */
   match(host: string, port: number, path: string): RouteMatch | undefined {
     const h = host.toLowerCase();
-    const pathname = path.split("?")[0]!.split("#")[0]!;
+    const end = path.search(/[?#]/);
+    const pathname = end < 0 ? path : path.slice(0, end);
     if (this.isAuthEndpoint(h, port, pathname)) return undefined;
     let best: CompiledRoute | undefined;
     let bestScore = 0;
