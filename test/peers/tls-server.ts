@@ -135,7 +135,31 @@ function record(req: IncomingMessage, raw: Buffer, websocket = false): Recorded 
   };
 }
 
+/** Bytes each /flood?id= answer has handed its socket so far (for backpressure checks). */
+const floodWritten = new Map<string, number>();
+
 async function serve(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  if (url.pathname === "/flood") {
+    // n bytes, written only as fast as the connection takes them (waiting for "drain")
+    const n = Number(url.searchParams.get("n") ?? 1024);
+    const id = url.searchParams.get("id") ?? "";
+    const piece = Buffer.alloc(64 * 1024, 99);
+    res.writeHead(200, { "Content-Type": "application/octet-stream", "Content-Length": n });
+    let written = 0;
+    while (written < n && !res.destroyed) {
+      const size = Math.min(piece.length, n - written);
+      const more = res.write(size === piece.length ? piece : piece.subarray(0, size));
+      written += size;
+      floodWritten.set(id, written);
+      if (!more) await Promise.race([once(res, "drain"), once(res, "close")]);
+    }
+    return void res.end();
+  }
+  if (url.pathname === "/flood-written") {
+    const text = JSON.stringify({ written: floodWritten.get(url.searchParams.get("id") ?? "") ?? 0 });
+    res.writeHead(200, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text) });
+    return void res.end(text);
+  }
   if (url.pathname === "/sse") {
     const n = Number(url.searchParams.get("n") ?? 5);
     const interval = Number(url.searchParams.get("interval") ?? 200);

@@ -42,6 +42,25 @@ console.log(JSON.stringify({ status: res.status, type: res.headers.get("content-
   assert.equal(seen(fx.peer, "/sse?n=6&interval=400").headers.authorization, `Bearer ${SECRETS.openai}`);
 });
 
+test("a child that stops reading a long answer holds the service back too (the proxy does not buffer it)", async () => {
+  // 256 MiB on offer; the child reads one piece, then nothing for 2 s, then asks how far the service got
+  const script = `const res = await fetch("https://api.openai.com/flood?n=268435456&id=paused");
+const reader = res.body.getReader();
+await reader.read();
+await new Promise((r) => setTimeout(r, 2000));
+const status = await (await fetch("https://api.openai.com/flood-written?id=paused")).json();
+console.log(JSON.stringify({ status: res.status, written: status.written }));
+process.exit(0);`;
+  const r = await fx.run([process.execPath, "--input-type=module", "-e", script]);
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { status: number; written: number };
+  assert.equal(out.status, 200);
+  // socket buffers on both sides of the proxy and its own window hold a few MiB; a proxy that
+  // kept reading while the child did not would have taken far more in 2 s
+  assert.ok(out.written > 0 && out.written < 48 * 1024 * 1024, `the service wrote ${out.written} bytes while the child read none`);
+  assert.equal(seen(fx.peer, "/flood?n=268435456&id=paused").headers.authorization, `Bearer ${SECRETS.openai}`);
+});
+
 test("a WebSocket upgrade carries the credential and echoes through the proxy", async () => {
   // ws does not read HTTPS_PROXY: the child opens the CONNECT tunnel itself, as proxy-aware clients do
   const script = `const http = require("node:http"), tls = require("node:tls");
