@@ -296,6 +296,20 @@ out({"answer": answer, "next": c.response(), "body": digest(body)})
   assertArrived("/v1/wire/after-chunked-upload");
 });
 
+test("a chunked request body that turns malformed midway ends the connection, and the service never gets a whole request", async () => {
+  // the first chunk goes through while it streams; the bad size line comes after a pause
+  const out = await child<{ quiet: { stray: number; ended: boolean } }>(String.raw`
+c = Conn()
+c.send(request("POST", "/v1/wire/bad-chunk", ["Content-Type: application/octet-stream", "Transfer-Encoding: chunked"]))
+c.send(b"100000\r\n" + b"x" * 0x100000 + b"\r\n")
+time.sleep(0.3)
+c.send(b"zz\r\n" + b"y" * 100 + b"\r\n0\r\n\r\n")
+out({"quiet": c.quiet(2.0)})
+`);
+  assert.deepEqual(out.quiet, { stray: 0, ended: true }, "no answer, and the connection ended");
+  assert.ok(!fx.peer.requests.some((q) => q.path === "/v1/wire/bad-chunk"), "the service received a complete request");
+});
+
 test("a 1 MiB Content-Length upload arrives intact with the credential", async () => {
   const out = await child<{ answer: Answer; next: Answer; body: { length: number; sha256: string } }>(String.raw`
 body = os.urandom(1024 * 1024 + 123)
