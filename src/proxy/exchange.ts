@@ -118,19 +118,15 @@ function authority(dest: Destination): string {
 
 /** The request's fields as sent upstream: its own end-to-end ones, Host, the credential, and a held body's length. */
 function upstreamFields(head: RequestHead, host: string, injection: Injection | undefined, held: Buffer | undefined, upgrade: string | undefined): Fields {
-  const drop = ["host", "expect", ...(injection?.replace ?? [])];
+  const drop = ["host", "expect"];
   if (held) drop.push("transfer-encoding", "content-length");
-  let out = endToEnd(head, drop);
+  // the definition's extra headers yield to the child's own; the credential never does
+  const added = injection?.fields.filter(([, , lower]) => !(injection.extras.includes(lower) && !injection.replace.includes(lower) && head.index.has(lower)));
+  if (injection) drop.push(...injection.replace);
+  if (added) for (const [, , lower] of added) drop.push(lower);
+  const out = endToEnd(head, drop);
   out.unshift(["Host", host]);
-  if (injection) {
-    for (const [name, value] of Object.entries(injection.headers)) {
-      const lower = name.toLowerCase();
-      // the definition's extra headers yield to the child's own; the credential never does
-      if (injection.extras.includes(lower) && !injection.replace.includes(lower) && head.index.has(lower)) continue;
-      out = out.filter(([n]) => n.toLowerCase() !== lower);
-      out.push([name, value]);
-    }
-  }
+  if (added) for (const [name, value] of added) out.push([name, value]);
   if (held && (held.length > 0 || head.index.has("content-length"))) out.push(["Content-Length", String(held.length)]);
   if (upgrade) out.push(["Connection", "Upgrade"], ["Upgrade", upgrade]);
   return out;

@@ -121,6 +121,11 @@ export function field(head: MessageHead, lowerName: string): string | undefined 
 export function fieldTokens(head: MessageHead, lowerName: string): string[] {
   const values = head.index.get(lowerName);
   if (!values) return NONE;
+  // most often one value with one token ("keep-alive", "chunked")
+  if (values.length === 1 && !values[0]!.includes(",")) {
+    const t = values[0]!.trim().toLowerCase();
+    return t === "" ? NONE : [t];
+  }
   const out: string[] = [];
   for (const value of values) {
     for (const token of value.split(",")) {

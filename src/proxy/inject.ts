@@ -14,8 +14,8 @@ import type { RouteTarget } from "./router.js";
 // and (through auth/refresh's lock) across processes.
 
 export interface Injection {
-  /** Headers to set on the request (credential and the definition's extra headers). */
-  headers: Record<string, string>;
+  /** Fields to set on the request (credential and the definition's extra headers), each with its lowercase name. */
+  fields: Array<[name: string, value: string, lower: string]>;
   /** Lowercase names of the credential headers (the child's copies are removed). */
   replace: string[];
   /** Lowercase names of extra headers the child may set itself. */
@@ -118,7 +118,7 @@ export class CredentialSource {
       const headers = authHeaders(definition, record, client, req);
       const refreshable = record.auth_type === "oauth2" && record.refresh_token && record.access_token ? record.access_token : undefined;
       const injection: Injection = {
-        headers,
+        fields: Object.entries(headers).map(([name, value]) => [name, value, name.toLowerCase()]),
         replace: credentialHeaderNames(definition, record),
         extras: Object.keys(extraHeaders(definition)).map((k) => k.toLowerCase()),
         ...(refreshable ? { refreshable } : {}),

@@ -121,9 +121,16 @@ export interface RouteMatch extends RouteTarget {
   route: string;
 }
 
+/** How many "host:port" keys the table remembers the matching routes of (a child asks about few). */
+const HOST_CACHE_LIMIT = 256;
+
 export class RouteTable {
   private readonly routes: CompiledRoute[] = [];
   private readonly authEndpoints = new Set<string>();
+  /** "host:port" of every auth endpoint: only their paths need a closer look. */
+  private readonly authHosts = new Set<string>();
+  /** The routes whose host part fits, with that part's score, per "host:port" already asked about. */
+  private readonly byHost = new Map<string, Array<{ route: CompiledRoute; score: number }>>();
   private readonly reported = new Set<string>();
 
   constructor(
@@ -135,7 +142,10 @@ export class RouteTable {
     for (const def of defs) {
       const candidates = input.connections.filter((c) => c.provider === def.name);
       if (candidates.length === 0) continue;
-      for (const url of authEndpointUrls(def)) this.authEndpoints.add(url);
+      for (const url of authEndpointUrls(def)) {
+        this.authEndpoints.add(url);
+        this.authHosts.add(url.slice(0, url.indexOf("/")));
+      }
       for (const route of definitionRoutes(def)) {
         const kinds = route.auth ? SERVES[route.auth] : undefined;
         const chosen = pickConnection(candidates, kinds, input.preferred?.[def.name], input.defaults?.[def.name]);
@@ -168,18 +178,34 @@ export class RouteTable {
     return this.routes.some((r) => this.hostScore(r, h, port) > 0);
   }
 
+  private hostCandidates(key: string, host: string, port: number): Array<{ route: CompiledRoute; score: number }> {
+    let list = this.byHost.get(key);
+    if (!list) {
+      list = [];
+      for (const route of this.routes) {
+        const score = this.hostScore(route, host, port);
+        if (score > 0) list.push({ route, score });
+      }
+      if (this.byHost.size >= HOST_CACHE_LIMIT) this.byHost.clear();
+      this.byHost.set(key, list);
+    }
+    return list;
+  }
+
   /** The route of an HTTPS request, or undefined: not routed, or an auth endpoint (never injected). */
   match(host: string, port: number, path: string): RouteMatch | undefined {
     const h = host.toLowerCase();
+    const key = `${h}:${port}`;
+    const candidates = this.hostCandidates(key, h, port);
+    if (candidates.length === 0) return undefined;
     const end = path.search(/[?#]/);
     const pathname = end < 0 ? path : path.slice(0, end);
-    if (this.isAuthEndpoint(h, port, pathname)) return undefined;
+    if (this.authHosts.has(key) && this.isAuthEndpoint(key, pathname)) return undefined;
     let best: CompiledRoute | undefined;
     let bestScore = 0;
     let tie: CompiledRoute | undefined;
-    for (const r of this.routes) {
-      const hs = this.hostScore(r, h, port);
-      if (hs === 0 || !pathname.startsWith(r.pathPrefix)) continue;
+    for (const { route: r, score: hs } of candidates) {
+      if (!pathname.startsWith(r.pathPrefix)) continue;
       // host specificity first, then the longer path prefix
       const score = hs * 10_000 + r.pathPrefix.length;
       if (score > bestScore) {
@@ -204,9 +230,9 @@ export class RouteTable {
     );
   }
 
-  private isAuthEndpoint(host: string, port: number, pathname: string): boolean {
+  private isAuthEndpoint(hostPort: string, pathname: string): boolean {
     const trimmed = pathname.length > 1 ? pathname.replace(/\/+$/, "") : pathname;
-    return this.authEndpoints.has(`${host}:${port}${trimmed}`);
+    return this.authEndpoints.has(`${hostPort}${trimmed}`);
   }
 
   /** The providers that have at least one route (for reporting). */
