@@ -273,7 +273,9 @@ export function authEndpointUrls(def: ProviderDefinition): string[] {
       const u = new URL(raw);
       const port = u.port ? Number(u.port) : u.protocol === "http:" ? 80 : 443;
       const path = u.pathname.length > 1 ? u.pathname.replace(/\/+$/, "") : u.pathname;
-      out.push(`${u.hostname.toLowerCase()}:${port}${path}`);
+      // an IPv6 literal without its brackets, as requests name it
+      const host = u.hostname.startsWith("[") ? u.hostname.slice(1, -1) : u.hostname;
+      out.push(`${host.toLowerCase()}:${port}${path}`);
     } catch {
       // not a URL: nothing to exclude
     }

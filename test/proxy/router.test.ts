@@ -31,6 +31,22 @@ test("X: the most specific route wins and picks the connection of its kind", () 
   assert.equal(table.routesHost("evilapi.x.com", 443), false);
 });
 
+test("auth endpoints on an IPv6 literal host are not injected either", () => {
+  const def = {
+    schema_version: 1,
+    name: "local",
+    display_name: "Local",
+    auth_type: "oauth2",
+    flow: "pkce",
+    routes: [{ host: "[::1]:8443" }],
+    oauth: { authorization_url: "https://[::1]:8443/authorize", token_url: "https://[::1]:8443/token/", client_id: "c" },
+  } as ProviderDefinition;
+  const table = new RouteTable({ definitions: [def], connections: [conn("local", "default", "oauth2")] });
+  assert.equal(table.match("::1", 8443, "/v1/things")?.provider, "local");
+  assert.equal(table.match("::1", 8443, "/token"), undefined);
+  assert.equal(table.match("::1", 8443, "/authorize?x=1"), undefined);
+});
+
 test("a route whose kind has no connection falls back to the less specific one", () => {
   const table = new RouteTable({ definitions: [catalog("x")], connections: [conn("x", "default", "oauth2")] });
   assert.equal(table.match("api.x.com", 443, "/1.1/search/tweets.json")?.authType, "oauth2");
