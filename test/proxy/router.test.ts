@@ -32,15 +32,8 @@ test("X: the most specific route wins and picks the connection of its kind", () 
 });
 
 test("auth endpoints on an IPv6 literal host are not injected either", () => {
-  const def = {
-    schema_version: 1,
-    name: "local",
-    display_name: "Local",
-    auth_type: "oauth2",
-    flow: "pkce",
-    routes: [{ host: "[::1]:8443" }],
-    oauth: { authorization_url: "https://[::1]:8443/authorize", token_url: "https://[::1]:8443/token/", client_id: "c" },
-  } as ProviderDefinition;
+  const oauth = { authorization_url: "https://[::1]:8443/authorize", token_url: "https://[::1]:8443/token/", client_id: "c" };
+  const def = { schema_version: 1, name: "local", display_name: "Local", auth_type: "oauth2", flow: "pkce", routes: [{ host: "[::1]:8443" }], oauth } as ProviderDefinition;
   const table = new RouteTable({ definitions: [def], connections: [conn("local", "default", "oauth2")] });
   assert.equal(table.match("::1", 8443, "/v1/things")?.provider, "local");
   assert.equal(table.match("::1", 8443, "/token"), undefined);
