@@ -113,8 +113,6 @@ export function runNode(args: string[], env: Record<string, string | undefined>,
   });
 }
 
-/** A free loopback port (listened on, then released). */
-
 /** The oidc peer, expecting logins on a callback port of the test file's own (other login tests use the default one, possibly at the same time). */
 export async function oidcWithOwnCallback(): Promise<{ server: OidcServer; port: number; redirect: string }> {
   const port = await freePort();

@@ -38,7 +38,6 @@ export async function xHome(fake: FakeX): Promise<string> {
   return home;
 }
 
-
 export interface ClickingBrowser {
   /** The BROWSER program. */
   command: string;
