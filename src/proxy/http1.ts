@@ -90,25 +90,26 @@ function parseFields(text: string, from: number, status: number): Pick<MessageHe
   return { fields, names, index };
 }
 
-/** `head` runs up to and including the blank line. */
-export function parseRequestHead(head: Buffer): RequestHead {
+/** A head's start line matched against `startLine`, and its fields; `status` answers a malformed one. */
+function parseHead(head: Buffer, startLine: RegExp, status: number, malformed: string): { line: RegExpExecArray } & Pick<MessageHead, "fields" | "names" | "index"> {
   const text = head.toString("latin1");
   const lineEnd = text.indexOf("\r\n");
-  const m = REQUEST_LINE.exec(text.slice(0, lineEnd));
-  if (!m) throw new MessageError(400, "malformed request line");
-  const { fields, names, index } = parseFields(text, lineEnd + 2, 400);
-  const request: RequestHead = { method: m[1]!, target: m[2]!, version: m[3]!, fields, names, index };
+  const line = startLine.exec(text.slice(0, lineEnd));
+  if (!line) throw new MessageError(status, malformed);
+  return { line, ...parseFields(text, lineEnd + 2, status) };
+}
+
+/** `head` runs up to and including the blank line. */
+export function parseRequestHead(head: Buffer): RequestHead {
+  const { line, fields, names, index } = parseHead(head, REQUEST_LINE, 400, "malformed request line");
+  const request: RequestHead = { method: line[1]!, target: line[2]!, version: line[3]!, fields, names, index };
   if (request.version === "1.1" && request.index.get("host")?.length !== 1) throw new MessageError(400, "an HTTP/1.1 request needs exactly one Host field");
   return request;
 }
 
 export function parseResponseHead(head: Buffer): ResponseHead {
-  const text = head.toString("latin1");
-  const lineEnd = text.indexOf("\r\n");
-  const m = STATUS_LINE.exec(text.slice(0, lineEnd));
-  if (!m) throw new MessageError(502, "the service sent a malformed status line");
-  const { fields, names, index } = parseFields(text, lineEnd + 2, 502);
-  return { version: m[1]!, status: Number(m[2]), fields, names, index };
+  const { line, fields, names, index } = parseHead(head, STATUS_LINE, 502, "the service sent a malformed status line");
+  return { version: line[1]!, status: Number(line[2]), fields, names, index };
 }
 
 const NONE: string[] = [];
