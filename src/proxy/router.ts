@@ -175,7 +175,7 @@ export class RouteTable {
   /** True when some route names this host: its TLS is terminated, everything else is tunnelled blind. */
   routesHost(host: string, port: number): boolean {
     const h = host.toLowerCase();
-    return this.routes.some((r) => this.hostScore(r, h, port) > 0);
+    return this.hostCandidates(`${h}:${port}`, h, port).length > 0;
   }
 
   private hostCandidates(key: string, host: string, port: number): Array<{ route: CompiledRoute; score: number }> {
