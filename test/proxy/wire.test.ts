@@ -170,11 +170,14 @@ interface AloneResult {
   ended: boolean;
 }
 
-/** The cases that did not get a 400 followed by the end of their connection. */
-function notRefused(results: AloneResult[]): string[] {
-  return results
+/** Each case got a 400 followed by the end of its connection, and no request under `pathPrefix` reached the service. */
+function assertRefused(results: AloneResult[], pathPrefix: string, what: string): void {
+  const notRefused = results
     .filter((r) => typeof r.answer !== "object" || r.answer.status !== 400 || !r.ended)
     .map((r) => `${r.name}: ${typeof r.answer === "object" ? `${r.answer.status} ${r.answer.reason}${r.ended ? "" : ", connection left open"}` : r.answer}`);
+  assert.deepEqual(notRefused, [], `each ${what} request gets a 400 and the connection is closed`);
+  const reached = fx.peer.requests.filter((q) => q.path.startsWith(pathPrefix)).map((q) => q.path);
+  assert.deepEqual(reached, [], `no ${what} request reached the service`);
 }
 
 interface Answer {
@@ -456,9 +459,7 @@ cases = {
 }
 out(each_alone(cases))
 `);
-  assert.deepEqual(notRefused(out), [], "each ambiguous request gets a 400 and the connection is closed");
-  const reached = fx.peer.requests.filter((q) => q.path.startsWith("/v1/wire/smuggle")).map((q) => q.path);
-  assert.deepEqual(reached, [], "no smuggle request reached the service");
+  assertRefused(out, "/v1/wire/smuggle", "ambiguous");
 });
 
 test("a malformed request line or header is refused with 400, nothing reaches the service", async () => {
@@ -476,9 +477,7 @@ cases = {
 }
 out(each_alone(cases))
 `);
-  assert.deepEqual(notRefused(out), [], "each malformed request gets a 400 and the connection is closed");
-  const reached = fx.peer.requests.filter((q) => q.path.startsWith("/v1/wire/bad-")).map((q) => q.path);
-  assert.deepEqual(reached, [], "no malformed request reached the service");
+  assertRefused(out, "/v1/wire/bad-", "malformed");
 });
 
 test("a request with Connection: close gets its whole answer, then the connection ends", async () => {
