@@ -46,8 +46,9 @@ test("--provider with no connection is an error before the child starts", async 
 for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
   test(`${signal} is forwarded; the proxy and the temp files go away`, async () => {
     const out = join(tempDir(), "out");
-    // the child reports its trust dir and proxy, then waits to be signalled
-    const script = `echo "$(dirname "$SSL_CERT_FILE") \${HTTPS_PROXY##*@}" > ${out}; trap 'echo got-${signal} >> ${out}; exit 42' ${signal.slice(3)}; while :; do sleep 0.05; done`;
+    // the child sets its trap, reports its trust dir and proxy, then waits to be signalled
+    // (trap first: a signal sent as soon as the report appears must find it set)
+    const script = `trap 'echo got-${signal} >> ${out}; exit 42' ${signal.slice(3)}; echo "$(dirname "$SSL_CERT_FILE") \${HTTPS_PROXY##*@}" > ${out}; while :; do sleep 0.05; done`;
     const child = spawn(process.execPath, [CLI, "run", "--", "sh", "-c", script], { env: { ...process.env, AUTHSOME_HOME: home }, stdio: "ignore" });
     const closed = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
     while (!existsSync(out) || !readFileSync(out, "utf8").includes("\n")) await new Promise((r) => setTimeout(r, 50));
