@@ -5,6 +5,7 @@ import {
   endToEnd,
   field,
   fieldTokens,
+  has,
   keepsAlive,
   localResponse,
   MessageError,
@@ -111,23 +112,18 @@ function failureBody(match: RouteMatch, err: unknown): Record<string, string> {
   };
 }
 
-function authority(dest: Destination): string {
-  const host = dest.host.includes(":") ? `[${dest.host}]` : dest.host;
-  return dest.port === (dest.tls ? 443 : 80) ? host : `${host}:${dest.port}`;
-}
-
-/** The request's fields as sent upstream: its own end-to-end ones, Host, the credential, and a held body's length. */
+/** The request's fields as sent upstream: Host, its own end-to-end ones, the credential, and a held body's length. */
 function upstreamFields(head: RequestHead, host: string, injection: Injection | undefined, held: Buffer | undefined, upgrade: string | undefined): Fields {
-  const drop = ["host", "expect"];
-  if (held) drop.push("transfer-encoding", "content-length");
   // the definition's extra headers yield to the child's own; the credential never does
-  const added = injection?.fields.filter(([, , lower]) => !(injection.extras.includes(lower) && !injection.replace.includes(lower) && head.index.has(lower)));
-  if (injection) drop.push(...injection.replace);
-  if (added) for (const [, , lower] of added) drop.push(lower);
-  const out = endToEnd(head, drop);
-  out.unshift(["Host", host]);
+  const added = injection?.extras.length ? injection.fields.filter(([, , lower]) => !(injection.extras.includes(lower) && !injection.replace.includes(lower) && has(head, lower))) : injection?.fields;
+  const dropped = (name: string): boolean =>
+    name === "host" ||
+    name === "expect" ||
+    (held !== undefined && (name === "transfer-encoding" || name === "content-length")) ||
+    (injection !== undefined && (injection.replace.includes(name) || added!.some((f) => f[2] === name)));
+  const out: Fields = [["Host", host], ...endToEnd(head, dropped)];
   if (added) for (const [name, value] of added) out.push([name, value]);
-  if (held && (held.length > 0 || head.index.has("content-length"))) out.push(["Content-Length", String(held.length)]);
+  if (held && (held.length > 0 || has(head, "content-length"))) out.push(["Content-Length", String(held.length)]);
   if (upgrade) out.push(["Connection", "Upgrade"], ["Upgrade", upgrade]);
   return out;
 }
@@ -137,9 +133,9 @@ async function exchange(ctx: RelayContext, client: ClientConnection, head: Reque
   const framing = requestFraming(head);
   // routes name https ports; plain http on its default port counts as the https default (loopback stand-ins)
   const match = mayInject ? ctx.routes.match(dest.host, !dest.tls && dest.port === 80 ? 443 : dest.port, path) : undefined;
-  const upgrade = head.index.has("upgrade") && fieldTokens(head, "connection").includes("upgrade") ? field(head, "upgrade") : undefined;
+  const upgrade = has(head, "upgrade") && fieldTokens(head, "connection").includes("upgrade") ? field(head, "upgrade") : undefined;
   const contentType = field(head, "content-type");
-  const host = authority(dest);
+  const host = dest.authority;
   const isForm = contentType !== undefined && /^application\/x-www-form-urlencoded\b/i.test(contentType);
 
   // the proxy answers 100-continue itself: a held body has to be read before anything goes upstream
@@ -155,7 +151,8 @@ async function exchange(ctx: RelayContext, client: ClientConnection, head: Reque
   let injection: Injection | undefined;
   let authRequest: RequestToAuthorize | undefined;
   if (match) {
-    authRequest = { method: head.method, url: `${dest.tls ? "https" : "http"}://${host}${path}`, ...(held && isForm ? { body: held, contentType: contentType! } : {}) };
+    const url = `${dest.tls ? "https" : "http"}://${host}${path}`;
+    authRequest = held && isForm ? { method: head.method, url, body: held, contentType: contentType! } : { method: head.method, url };
     try {
       injection = await ctx.credentials.inject(match, authRequest);
     } catch (err) {

@@ -9,10 +9,8 @@ export interface MessageHead {
   version: string;
   /** As received: names in their own case, in order. */
   fields: Fields;
-  /** The lowercase name of each field, in the same order. */
+  /** The lowercase name of each field, in the same order (heads hold a few fields: a scan beats a map). */
   names: string[];
-  /** Lowercase name -> its values, in order. */
-  index: Map<string, string[]>;
 }
 
 export interface RequestHead extends MessageHead {
@@ -39,8 +37,8 @@ export class MessageError extends Error {
 
 const DIGITS = /^\d{1,15}$/;
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const REQUEST_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) ([^\s]+) HTTP\/(1\.[01])$/;
-const STATUS_LINE = /^HTTP\/(1\.[01]) (\d{3})(?: .*)?$/;
+const REQUEST_LINE = /([!#$%&'*+.^_`|~0-9A-Za-z-]+) ([^\s]+) HTTP\/(1\.[01])\r\n/y;
+const STATUS_LINE = /HTTP\/(1\.[01]) (\d{3})(?: [^\r\n]*)?\r\n/y;
 // eslint-disable-next-line no-control-regex
 const BREAKS = /[\r\n\0]/;
 
@@ -63,12 +61,11 @@ function fieldError(text: string, from: number, status: number): MessageError {
 }
 
 /** The header fields after the start line (`text` ends with the blank line); a line break or NUL inside a value is refused. */
-function parseFields(text: string, from: number, status: number): Pick<MessageHead, "fields" | "names" | "index"> {
+function parseFields(text: string, from: number, status: number): Pick<MessageHead, "fields" | "names"> {
   WELL_FORMED_FIELDS.lastIndex = from;
   if (!WELL_FORMED_FIELDS.test(text)) throw fieldError(text, from, status);
   const fields: Fields = [];
   const names: string[] = [];
-  const index = new Map<string, string[]>();
   for (let pos = from; ; ) {
     const eol = text.indexOf("\r\n", pos);
     if (eol === pos) break; // the blank line
@@ -78,57 +75,74 @@ function parseFields(text: string, from: number, status: number): Pick<MessageHe
     let end = eol;
     while (start < end && (text.charCodeAt(start) === 32 || text.charCodeAt(start) === 9)) start++;
     while (end > start && (text.charCodeAt(end - 1) === 32 || text.charCodeAt(end - 1) === 9)) end--;
-    const value = text.slice(start, end);
-    const lower = name.toLowerCase();
-    fields.push([name, value]);
-    names.push(lower);
-    const values = index.get(lower);
-    if (values) values.push(value);
-    else index.set(lower, [value]);
+    fields.push([name, text.slice(start, end)]);
+    names.push(name.toLowerCase());
     pos = eol + 2;
   }
-  return { fields, names, index };
+  return { fields, names };
 }
 
-/** A head's start line matched against `startLine`, and its fields; `status` answers a malformed one. */
-function parseHead(head: Buffer, startLine: RegExp, status: number, malformed: string): { line: RegExpExecArray } & Pick<MessageHead, "fields" | "names" | "index"> {
-  const text = head.toString("latin1");
-  const lineEnd = text.indexOf("\r\n");
-  const line = startLine.exec(text.slice(0, lineEnd));
+/** A head's start line matched against `startLine` (sticky, up to its CRLF); `status` answers a malformed one. */
+function startLine(text: string, pattern: RegExp, status: number, malformed: string): RegExpExecArray {
+  pattern.lastIndex = 0;
+  const line = pattern.exec(text);
   if (!line) throw new MessageError(status, malformed);
-  return { line, ...parseFields(text, lineEnd + 2, status) };
+  return line;
 }
 
 /** `head` runs up to and including the blank line. */
 export function parseRequestHead(head: Buffer): RequestHead {
-  const { line, fields, names, index } = parseHead(head, REQUEST_LINE, 400, "malformed request line");
-  const request: RequestHead = { method: line[1]!, target: line[2]!, version: line[3]!, fields, names, index };
-  if (request.version === "1.1" && request.index.get("host")?.length !== 1) throw new MessageError(400, "an HTTP/1.1 request needs exactly one Host field");
+  const text = head.toString("latin1");
+  const line = startLine(text, REQUEST_LINE, 400, "malformed request line");
+  const { fields, names } = parseFields(text, line[0].length, 400);
+  const request: RequestHead = { method: line[1]!, target: line[2]!, version: line[3]!, fields, names };
+  if (request.version === "1.1" && count(request, "host") !== 1) throw new MessageError(400, "an HTTP/1.1 request needs exactly one Host field");
   return request;
 }
 
 export function parseResponseHead(head: Buffer): ResponseHead {
-  const { line, fields, names, index } = parseHead(head, STATUS_LINE, 502, "the service sent a malformed status line");
-  return { version: line[1]!, status: Number(line[2]), fields, names, index };
+  const text = head.toString("latin1");
+  const line = startLine(text, STATUS_LINE, 502, "the service sent a malformed status line");
+  const { fields, names } = parseFields(text, line[0].length, 502);
+  return { version: line[1]!, status: Number(line[2]), fields, names };
+}
+
+/** Whether the head has a field of this (lowercase) name. */
+export function has(head: MessageHead, lowerName: string): boolean {
+  return head.names.includes(lowerName);
+}
+
+function count(head: MessageHead, lowerName: string): number {
+  let n = 0;
+  for (const name of head.names) if (name === lowerName) n++;
+  return n;
+}
+
+/** The values of a field, in order; undefined when there is none. */
+function values(head: MessageHead, lowerName: string): string[] | undefined {
+  let out: string[] | undefined;
+  const names = head.names;
+  for (let i = 0; i < names.length; i++) if (names[i] === lowerName) (out ??= []).push(head.fields[i]![1]);
+  return out;
 }
 
 const NONE: string[] = [];
 
 export function field(head: MessageHead, lowerName: string): string | undefined {
-  return head.index.get(lowerName)?.join(", ");
+  return values(head, lowerName)?.join(", ");
 }
 
 /** The comma-separated tokens of a field, lowercased (Connection, Transfer-Encoding). */
 export function fieldTokens(head: MessageHead, lowerName: string): string[] {
-  const values = head.index.get(lowerName);
-  if (!values) return NONE;
+  const given = values(head, lowerName);
+  if (!given) return NONE;
   // most often one value with one token ("keep-alive", "chunked")
-  if (values.length === 1 && !values[0]!.includes(",")) {
-    const t = values[0]!.trim().toLowerCase();
+  if (given.length === 1 && !given[0]!.includes(",")) {
+    const t = given[0]!.trim().toLowerCase();
     return t === "" ? NONE : [t];
   }
   const out: string[] = [];
-  for (const value of values) {
+  for (const value of given) {
     for (const token of value.split(",")) {
       const t = token.trim().toLowerCase();
       if (t !== "") out.push(t);
@@ -138,19 +152,19 @@ export function fieldTokens(head: MessageHead, lowerName: string): string[] {
 }
 
 function contentLength(head: MessageHead, status: number): number | undefined {
-  const given = head.index.get("content-length");
+  const given = values(head, "content-length");
   if (!given) return undefined;
   if (given.length === 1 && DIGITS.test(given[0]!)) return Number(given[0]);
-  const values = given.flatMap((v) => v.split(",").map((x) => x.trim()));
-  if (!values.every((v) => DIGITS.test(v) && v === values[0])) throw new MessageError(status, "conflicting or malformed Content-Length");
-  return Number(values[0]);
+  const lengths = given.flatMap((v) => v.split(",").map((x) => x.trim()));
+  if (!lengths.every((v) => DIGITS.test(v) && v === lengths[0])) throw new MessageError(status, "conflicting or malformed Content-Length");
+  return Number(lengths[0]);
 }
 
 /** A request's body framing; Transfer-Encoding with Content-Length is refused (request smuggling). */
 export function requestFraming(head: RequestHead): Framing {
   const codings = fieldTokens(head, "transfer-encoding");
   if (codings.length > 0) {
-    if (head.index.has("content-length")) throw new MessageError(400, "Transfer-Encoding and Content-Length together are not accepted");
+    if (has(head, "content-length")) throw new MessageError(400, "Transfer-Encoding and Content-Length together are not accepted");
     if (head.version === "1.0" || codings[codings.length - 1] !== "chunked") throw new MessageError(400, "a request body's transfer coding must end in chunked");
     return { kind: "chunked" };
   }
@@ -175,10 +189,15 @@ export function keepsAlive(head: MessageHead): boolean {
 /** Fields that belong to one connection (RFC 9110 7.6.1), plus those the Connection field names. */
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "proxy-authorization", "proxy-authenticate", "te", "trailer", "upgrade"]);
 
-/** The fields without the hop-by-hop ones and without `alsoDrop` (lowercase names). */
-export function endToEnd(head: MessageHead, alsoDrop: string[] = []): Fields {
-  const drop = [...fieldTokens(head, "connection"), ...alsoDrop];
-  return head.fields.filter((_, i) => !HOP_BY_HOP.has(head.names[i]!) && !drop.includes(head.names[i]!));
+/** The fields without the hop-by-hop ones and without those `alsoDrop` names (lowercase). */
+export function endToEnd(head: MessageHead, alsoDrop: (lowerName: string) => boolean): Fields {
+  const named = fieldTokens(head, "connection");
+  const out: Fields = [];
+  for (let i = 0; i < head.names.length; i++) {
+    const name = head.names[i]!;
+    if (!HOP_BY_HOP.has(name) && !named.includes(name) && !alsoDrop(name)) out.push(head.fields[i]!);
+  }
+  return out;
 }
 
 export function serializeRequest(method: string, target: string, fields: Fields): Buffer {

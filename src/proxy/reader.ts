@@ -12,6 +12,22 @@ const BLANK_LINE = Buffer.from("\r\n\r\n");
 /** How much may wait in a writer's buffer before relaying pauses for it to drain. */
 const WRITE_WINDOW = 256 * 1024;
 
+/**
+ * Just past the blank line that ends the head at the start of `piece`, or -1 when it is not within
+ * `limit` bytes. (A scan here costs less than a call into Buffer.indexOf for a head of a few hundred bytes.)
+ */
+function headEnd(piece: Buffer, limit: number): number {
+  const n = Math.min(piece.length, limit + 4);
+  for (let i = 3; i < n; i++) if (piece[i] === 10 && piece[i - 1] === 13 && piece[i - 2] === 10 && piece[i - 3] === 13) return i + 1;
+  return -1;
+}
+
+/** `a` then `b` in one buffer: a view of both when they lie side by side (a head and the body that came with it), else a copy. */
+function joined(a: Buffer, b: Buffer): Buffer {
+  if (a.buffer === b.buffer && a.byteOffset + a.length === b.byteOffset) return Buffer.from(a.buffer, a.byteOffset, a.length + b.length);
+  return Buffer.concat([a, b]);
+}
+
 /** Where a body is being piped while its bytes arrive. */
 interface Pipe {
   /** Takes one arriving piece. */
@@ -123,8 +139,8 @@ export class SocketReader {
   head(limit: number, tooLarge: number): Buffer | undefined | Promise<Buffer | undefined> {
     const first = this.queue[0];
     if (first && first[0] !== 13 && first[0] !== 10) {
-      const end = first.indexOf(BLANK_LINE);
-      if (end >= 0 && end <= limit) return this.takeQueued(end + 4);
+      const end = headEnd(first, limit);
+      if (end >= 0) return this.takeQueued(end);
     }
     // nothing here yet: wait for the next piece, which most often holds a whole head
     if (!first && !this.finished) return this.more().then(() => this.head(limit, tooLarge));
@@ -170,7 +186,7 @@ export class SocketReader {
     /** Writes a piece (after the head, the first time); true when `to` is full. */
     const send = (piece: Buffer): boolean => {
       if (first) {
-        piece = Buffer.concat([first, piece]);
+        piece = joined(first, piece);
         first = undefined;
       }
       if (!to || piece.length === 0) return false;

@@ -9,7 +9,7 @@ import { field, MessageError, type RequestHead } from "./http1.js";
 import type { CredentialSource } from "./inject.js";
 import type { SocketReader } from "./reader.js";
 import { splitHostPort, type RouteTable } from "./router.js";
-import { addressOf, UpstreamPool } from "./upstream.js";
+import { addressOf, destination, UpstreamPool } from "./upstream.js";
 
 // The run's proxy. It answers only requests that carry the run's credential. CONNECT to a
 // routed host: TLS is terminated with a leaf of the run CA and each request gets its credential
@@ -55,7 +55,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
 
   /** The decrypted requests of one CONNECT to a routed host. */
   const intercepted = (target: { host: string; port: number }): ClientSide => {
-    const dest = { ...target, tls: true };
+    const dest = destination(target.host, target.port, true);
     return {
       destination: (head) => {
         let path = head.target;
@@ -95,7 +95,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       if (url.protocol !== "http:" || !url.hostname) throw new MessageError(400, "expected an absolute http:// URL");
       const { host, port } = splitHostPort(url.host, 80);
       const loopback = isLoopbackHost(addressOf(opts.resolve, host, port).host);
-      return { dest: { host, port, tls: false }, path: url.pathname + url.search, inject: Boolean(opts.injectLoopbackHttp) && loopback };
+      return { dest: destination(host, port, false), path: url.pathname + url.search, inject: Boolean(opts.injectLoopbackHttp) && loopback };
     },
   };
 

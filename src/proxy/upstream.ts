@@ -12,6 +12,16 @@ export interface Destination {
   host: string;
   port: number;
   tls: boolean;
+  /** The Host field for it ("name", or "name:port" off the scheme's default port). */
+  authority: string;
+  /** "https://name:port": which pooled connections can serve it. */
+  key: string;
+}
+
+/** A destination, with what every request to it needs worked out once. */
+export function destination(host: string, port: number, tls: boolean): Destination {
+  const name = host.includes(":") ? `[${host}]` : host;
+  return { host, port, tls, authority: port === (tls ? 443 : 80) ? name : `${name}:${port}`, key: `${tls ? "https" : "http"}://${host}:${port}` };
 }
 
 export interface UpstreamConnection {
@@ -51,8 +61,7 @@ export class UpstreamPool {
 
   /** An open connection to `dest`: an idle one at once when there is one, else a new one (rejects when it cannot be made). */
   acquire(dest: Destination): UpstreamConnection | Promise<UpstreamConnection> {
-    const key = `${dest.tls ? "https" : "http"}://${dest.host}:${dest.port}`;
-    const list = this.idle.get(key);
+    const list = this.idle.get(dest.key);
     while (list && list.length > 0) {
       const conn = list.pop()!;
       if (conn.socket.destroyed || !conn.reader.idle || performance.now() - conn.idleSince > IDLE_LIMIT_MS) {
@@ -63,12 +72,12 @@ export class UpstreamPool {
       conn.reader.received = 0;
       return conn;
     }
-    return this.open(dest, key);
+    return this.open(dest);
   }
 
-  private async open(dest: Destination, key: string): Promise<UpstreamConnection> {
-    const socket = await this.connect(dest, key);
-    const conn: UpstreamConnection = { socket, reader: new SocketReader(socket), reused: false, key, idleSince: 0 };
+  private async open(dest: Destination): Promise<UpstreamConnection> {
+    const socket = await this.connect(dest);
+    const conn: UpstreamConnection = { socket, reader: new SocketReader(socket), reused: false, key: dest.key, idleSince: 0 };
     socket.once("close", () => this.forget(conn));
     return conn;
   }
@@ -89,7 +98,7 @@ export class UpstreamPool {
     if (i >= 0) list!.splice(i, 1);
   }
 
-  private async connect(dest: Destination, key: string): Promise<Socket> {
+  private async connect(dest: Destination): Promise<Socket> {
     const to = addressOf(this.opts.resolve, dest.host, dest.port);
     let socket: Socket;
     if (dest.tls) {
@@ -98,12 +107,12 @@ export class UpstreamPool {
         port: to.port,
         servername: net.isIP(dest.host) ? undefined : dest.host,
         ALPNProtocols: ["http/1.1"],
-        session: this.sessions.get(key),
+        session: this.sessions.get(dest.key),
         ...(this.opts.secureContext ? { secureContext: this.opts.secureContext } : {}),
         // checked against the name the child asked for, not the --resolve address
         checkServerIdentity: (_host, cert) => tls.checkServerIdentity(dest.host, cert),
       });
-      secure.on("session", (session: Buffer) => this.sessions.set(key, session));
+      secure.on("session", (session: Buffer) => this.sessions.set(dest.key, session));
       socket = secure;
     } else {
       socket = net.connect({ host: to.host, port: to.port });
