@@ -216,7 +216,9 @@ export function relayedResponseHead(raw: Buffer, head: ResponseHead, closeAfter:
   const connectionLevel = new Set(["connection", "keep-alive", "proxy-connection", ...fieldTokens(head, "connection")]);
   connectionLevel.delete("transfer-encoding"); // the body keeps its framing
   let text = `${raw.toString("latin1", 0, raw.indexOf("\r\n"))}\r\n`;
-  for (const [name, value] of head.fields) if (!connectionLevel.has(name.toLowerCase())) text += `${name}: ${value}\r\n`;
+  head.fields.forEach(([name, value], i) => {
+    if (!connectionLevel.has(head.names[i]!)) text += `${name}: ${value}\r\n`;
+  });
   return Buffer.from(`${text}Connection: close\r\n\r\n`, "latin1");
 }
 
