@@ -38,7 +38,7 @@ const agents = {
   // by the whole bundle it holds, the user's CAs included: a cost of this client, not of the proxy.)
   authsome: () => new TunnelAgent(process.env.HTTPS_PROXY, undefined),
 };
-agents.floor = () => new TunnelAgent(`http://127.0.0.1:${cfg.floor.port}`, [peerCa]);
+for (const [mode, port] of Object.entries(cfg.floors)) agents[mode] = () => new TunnelAgent(`http://127.0.0.1:${port}`, [peerCa]);
 if (cfg.mitm) agents.mitmproxy = () => new TunnelAgent(`http://127.0.0.1:${cfg.mitm.port}`, [readFileSync(cfg.mitm.ca, "utf8")]);
 
 function once(agent, mode, size) {
