@@ -152,11 +152,12 @@ export class SocketReader {
     let buffered: Buffer = Buffer.alloc(0);
     for (;;) {
       const end = buffered.indexOf(BLANK_LINE);
+      // the same bound as headEnd's: up to `limit` bytes before the blank line
+      if (end > limit || (end < 0 && buffered.length > limit + 3)) throw new MessageError(tooLarge, "header section too large");
       if (end >= 0) {
         this.unshift(buffered.subarray(end + 4));
         return buffered.subarray(0, end + 4);
       }
-      if (buffered.length > limit) throw new MessageError(tooLarge, "header section too large");
       if (this.queued === 0) {
         if (this.finished) {
           if (buffered.length === 0) return undefined;

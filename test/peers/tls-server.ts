@@ -239,6 +239,8 @@ export async function startTlsPeer(options: TlsPeerOptions): Promise<TlsPeer> {
     requestCert: true,
     rejectUnauthorized: false,
     keepAlive: true,
+    // past the proxy's own 64 KiB limit, so that the proxy's limit is the one tested
+    maxHeaderSize: 256 * 1024,
   });
   const idleTimers = new WeakMap<object, NodeJS.Timeout>();
   let connections = 0;

@@ -148,12 +148,16 @@ def out(value):
     print(json.dumps(value))
 
 def each_alone(cases):
-    """Each request on a connection of its own: the answer (or why there was none) and whether the connection then ended."""
+    """Each request on a connection of its own: the answer (or why there was none) and whether the connection then ended.
+    A case given as a list is sent in those parts, a moment apart."""
     results = []
     for name, data in cases.items():
         c = Conn()
         c.sock.settimeout(2)
-        c.send(data)
+        for i, part in enumerate(data if isinstance(data, list) else [data]):
+            if i:
+                time.sleep(0.2)
+            c.send(part)
         try:
             answer = c.response()
         except (EOFError, AssertionError, ValueError) as e:
@@ -170,12 +174,13 @@ interface AloneResult {
   ended: boolean;
 }
 
-/** Each case got a 400 followed by the end of its connection, and no request under `pathPrefix` reached the service. */
-function assertRefused(results: AloneResult[], pathPrefix: string, what: string): void {
+/** Each case got the proxy's own `status` followed by the end of its connection, and no request under `pathPrefix` reached the service. */
+function assertRefused(results: AloneResult[], pathPrefix: string, what: string, status = 400): void {
+  const byProxy = (a: Answer) => a.status === status && header(a, "x-authsome-proxy").length === 1;
   const notRefused = results
-    .filter((r) => typeof r.answer !== "object" || r.answer.status !== 400 || !r.ended)
+    .filter((r) => typeof r.answer !== "object" || !byProxy(r.answer) || !r.ended)
     .map((r) => `${r.name}: ${typeof r.answer === "object" ? `${r.answer.status} ${r.answer.reason}${r.ended ? "" : ", connection left open"}` : r.answer}`);
-  assert.deepEqual(notRefused, [], `each ${what} request gets a 400 and the connection is closed`);
+  assert.deepEqual(notRefused, [], `each ${what} request gets the proxy's ${status} and the connection is closed`);
   const reached = fx.peer.requests.filter((q) => q.path.startsWith(pathPrefix)).map((q) => q.path);
   assert.deepEqual(reached, [], `no ${what} request reached the service`);
 }
@@ -478,6 +483,30 @@ cases = {
 out(each_alone(cases))
 `);
   assertRefused(out, "/v1/wire/bad-", "malformed");
+});
+
+test("a request head over 64 KiB is refused with 431, whether it comes in one piece or the blank line comes late, and nothing reaches the service; one of 60 KiB goes through", async () => {
+  const out = await child<{ refused: AloneResult[]; allowed: Answer }>(String.raw`
+big = lambda path, n: request("GET", path, ["X-Big: " + "b" * n])
+allowed = big("/v1/wire/head-60k", 60 * 1024)
+c = Conn()
+c.send(allowed[:30000])
+time.sleep(0.2)
+c.send(allowed[30000:])
+allowed = c.response()
+late = big("/v1/wire/large-2", 70 * 1024)
+cases = {
+    "one-piece": big("/v1/wire/large-1", 70 * 1024),
+    # 60 KiB with no end in sight, then the rest of a field and the blank line
+    "blank-line-late": [late[: 60 * 1024], late[60 * 1024 :]],
+    "no-end": [big("/v1/wire/large-3", 70 * 1024)[:-4]],
+}
+out({"refused": each_alone(cases), "allowed": allowed})
+`);
+  assertRefused(out.refused, "/v1/wire/large-", "oversized", 431);
+  for (const r of out.refused) assert.match((r.answer as Answer).text, /"error":"headers_too_large"/, r.name);
+  assertJsonAnswer(out.allowed, "/v1/wire/head-60k");
+  assert.equal(assertArrived("/v1/wire/head-60k").headers["x-big"]?.length, 60 * 1024);
 });
 
 test("a request with Connection: close gets its whole answer, then the connection ends", async () => {
