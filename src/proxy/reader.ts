@@ -219,13 +219,20 @@ export class SocketReader {
   /** The rest of a body, piped from the socket's events as it arrives (once `to` has room, when `full`). */
   private pipeBody(cursor: BodyCursor, send: (piece: Buffer) => boolean, to: Writable | undefined, full: boolean): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
+      let waiting = false;
+      const stopWaiting = (): void => {
+        if (!waiting) return;
+        waiting = false;
+        to!.off("drain", resume);
+        to!.off("close", resume);
+      };
       const finish = (complete: boolean): void => {
         this.pipe = undefined;
+        stopWaiting(); // the stream may end while `to` is full
         resolve(complete);
       };
       const resume = (): void => {
-        to?.off("drain", resume);
-        to?.off("close", resume);
+        stopWaiting();
         if (this.pipe) this.socket.resume();
       };
       this.pipe = {
@@ -250,6 +257,7 @@ export class SocketReader {
       };
       const waitForRoom = (): void => {
         this.socket.pause();
+        waiting = true;
         to!.on("drain", resume);
         to!.on("close", resume);
       };
