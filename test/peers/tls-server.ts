@@ -207,6 +207,11 @@ async function serve(req: IncomingMessage, res: ServerResponse, url: URL): Promi
     res.writeHead(code, { "X-Status": String(code), ETag: '"v1"', ...(cl !== null ? { "Content-Length": cl } : {}) });
     return void res.end();
   }
+  if (url.pathname === "/big-head") {
+    // an answer whose head carries a field of kib KiB
+    res.writeHead(200, { "X-Big": "b".repeat(Number(url.searchParams.get("kib")) * 1024), "Content-Length": 2 });
+    return void res.end("ok");
+  }
   if (url.pathname === "/raw-headers") {
     // names in odd case, repeated fields, a comma inside a cookie, a custom reason phrase
     const body = "raw headers\n";

@@ -509,6 +509,22 @@ out({"refused": each_alone(cases), "allowed": allowed})
   assert.equal(assertArrived("/v1/wire/head-60k").headers["x-big"]?.length, 60 * 1024);
 });
 
+test("an answer whose head is over 64 KiB becomes the proxy's 502; one of 60 KiB passes through", async () => {
+  const out = await child<{ over: Answer; under: Answer }>(String.raw`
+answers = {}
+for name, kib in (("over", 70), ("under", 60)):
+    c = Conn()
+    c.send(request("GET", f"/big-head?kib={kib}"))
+    answers[name] = c.response()
+out(answers)
+`);
+  assert.equal(out.over.status, 502);
+  assert.deepEqual(header(out.over, "x-authsome-proxy"), ["1"]);
+  assert.match(out.over.text, /"error":"upstream_error"/);
+  assert.equal(out.under.status, 200);
+  assert.equal(header(out.under, "x-big")[0]?.length, 60 * 1024);
+});
+
 test("a request with Connection: close gets its whole answer, then the connection ends", async () => {
   const out = await child<{ answer: Answer; after: { stray: number; ended: boolean } }>(String.raw`
 c = Conn()
