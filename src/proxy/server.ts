@@ -59,10 +59,9 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     return {
       destination: (head) => {
         let path = head.target;
-        if (!path.startsWith("/")) {
-          if (head.target === "*" && head.method === "OPTIONS") path = "*";
-          else if (/^https:\/\//i.test(head.target)) path = absolutePath(head.target);
-          else throw new MessageError(400, "malformed request target");
+        if (!path.startsWith("/") && !(path === "*" && head.method === "OPTIONS")) {
+          const url = absoluteUrl(head.target, "https:");
+          path = url.pathname + url.search;
         }
         return { dest, path, inject: true };
       },
@@ -86,13 +85,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
         else tunnel(client, queued, target);
         return undefined;
       }
-      let url: URL;
-      try {
-        url = new URL(head.target);
-      } catch {
-        throw new MessageError(400, "expected an absolute http:// URL");
-      }
-      if (url.protocol !== "http:" || !url.hostname) throw new MessageError(400, "expected an absolute http:// URL");
+      const url = absoluteUrl(head.target, "http:");
       const { host, port } = splitHostPort(url.host, 80);
       const loopback = isLoopbackHost(addressOf(opts.resolve, host, port).host);
       return { dest: destination(host, port, false), path: url.pathname + url.search, inject: Boolean(opts.injectLoopbackHttp) && loopback };
@@ -143,11 +136,14 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   };
 }
 
-function absolutePath(target: string): string {
+/** An absolute-form request target with this scheme; anything else is refused with 400. */
+function absoluteUrl(target: string, scheme: "http:" | "https:"): URL {
+  let url: URL | undefined;
   try {
-    const url = new URL(target);
-    return url.pathname + url.search;
+    url = new URL(target);
   } catch {
-    throw new MessageError(400, "malformed request target");
+    // refused below
   }
+  if (url?.protocol !== scheme || !url.hostname) throw new MessageError(400, `expected an absolute ${scheme}// URL`);
+  return url;
 }

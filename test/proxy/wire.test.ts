@@ -479,6 +479,8 @@ cases = {
     "request-line-extra-token": f"GET /v1/wire/bad-6 HTTP/1.1 extra\r\n{H}\r\n".encode(),
     "request-line-bad-version": f"GET /v1/wire/bad-7 HTTP/1.x\r\n{H}\r\n".encode(),
     "no-host": f"GET /v1/wire/bad-8 HTTP/1.1\r\nAuthorization: Bearer {KEY}\r\n\r\n".encode(),
+    "target-neither-path-nor-url": request("GET", "v1/wire/bad-9"),
+    "absolute-http-target-inside-tls": request("GET", "http://api.openai.com/v1/wire/bad-10"),
 }
 out(each_alone(cases))
 `);
@@ -523,6 +525,16 @@ out(answers)
   assert.match(out.over.text, /"error":"upstream_error"/);
   assert.equal(out.under.status, 200);
   assert.equal(header(out.under, "x-big")[0]?.length, 60 * 1024);
+});
+
+test("an absolute-form https target inside the tunnel goes to its path, with the credential", async () => {
+  const out = await child<Answer>(String.raw`
+c = Conn()
+c.send(request("GET", "https://api.openai.com/v1/wire/absolute?q=1"))
+out(c.response())
+`);
+  assertJsonAnswer(out, "/v1/wire/absolute");
+  assertArrived("/v1/wire/absolute?q=1"); // the query kept, the scheme and host taken off
 });
 
 test("a request with Connection: close gets its whole answer, then the connection ends", async () => {
