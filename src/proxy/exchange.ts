@@ -113,7 +113,7 @@ function failureBody(match: RouteMatch, err: unknown): Record<string, string> {
 }
 
 /** The request's fields as sent upstream: Host, its own end-to-end ones, the credential, and a held body's length. */
-function upstreamFields(head: RequestHead, host: string, injection: Injection | undefined, held: Buffer | undefined, upgrade: string | undefined): Fields {
+function upstreamFields(head: RequestHead, authority: string, injection: Injection | undefined, held: Buffer | undefined, upgrade: string | undefined): Fields {
   // the definition's extra headers yield to the child's own; the credential never does
   const added = injection?.extras.length ? injection.fields.filter(([, , lower]) => !(injection.extras.includes(lower) && !injection.replace.includes(lower) && has(head, lower))) : injection?.fields;
   const dropped = (name: string): boolean =>
@@ -121,7 +121,7 @@ function upstreamFields(head: RequestHead, host: string, injection: Injection | 
     name === "expect" ||
     (held !== undefined && (name === "transfer-encoding" || name === "content-length")) ||
     (injection !== undefined && (injection.replace.includes(name) || added!.some((f) => f[2] === name)));
-  const out: Fields = [["Host", host], ...endToEnd(head, dropped)];
+  const out: Fields = [["Host", authority], ...endToEnd(head, dropped)];
   if (added) for (const [name, value] of added) out.push([name, value]);
   if (held && (held.length > 0 || has(head, "content-length"))) out.push(["Content-Length", String(held.length)]);
   if (upgrade) out.push(["Connection", "Upgrade"], ["Upgrade", upgrade]);
@@ -135,7 +135,6 @@ async function exchange(ctx: RelayContext, client: ClientConnection, head: Reque
   const match = mayInject ? ctx.routes.match(dest.host, !dest.tls && dest.port === 80 ? 443 : dest.port, path) : undefined;
   const upgrade = has(head, "upgrade") && fieldTokens(head, "connection").includes("upgrade") ? field(head, "upgrade") : undefined;
   const contentType = field(head, "content-type");
-  const host = dest.authority;
   const isForm = contentType !== undefined && /^application\/x-www-form-urlencoded\b/i.test(contentType);
 
   // the proxy answers 100-continue itself: a held body has to be read before anything goes upstream
@@ -151,7 +150,7 @@ async function exchange(ctx: RelayContext, client: ClientConnection, head: Reque
   let injection: Injection | undefined;
   let authRequest: RequestToAuthorize | undefined;
   if (match) {
-    const url = `${dest.tls ? "https" : "http"}://${host}${path}`;
+    const url = `${dest.tls ? "https" : "http"}://${dest.authority}${path}`;
     authRequest = held && isForm ? { method: head.method, url, body: held, contentType: contentType! } : { method: head.method, url };
     try {
       injection = await ctx.credentials.inject(match, authRequest);
@@ -176,7 +175,7 @@ async function exchange(ctx: RelayContext, client: ClientConnection, head: Reque
     }
     const up = conn.socket;
     client.upstream = up;
-    const requestHead = serializeRequest(head.method, path, upstreamFields(head, host, injection, held, upgrade));
+    const requestHead = serializeRequest(head.method, path, upstreamFields(head, dest.authority, injection, held, upgrade));
     up.write(held && held.length > 0 ? Buffer.concat([requestHead, held]) : requestHead);
     let bodySent = bodyRead;
     if (!bodyRead) {

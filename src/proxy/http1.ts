@@ -82,7 +82,7 @@ function parseFields(text: string, from: number, status: number): Pick<MessageHe
   return { fields, names };
 }
 
-/** A head's start line matched against `startLine` (sticky, up to its CRLF); `status` answers a malformed one. */
+/** A head's start line matched against `pattern` (sticky, up to its CRLF); `status` answers a malformed one. */
 function startLine(text: string, pattern: RegExp, status: number, malformed: string): RegExpExecArray {
   pattern.lastIndex = 0;
   const line = pattern.exec(text);
