@@ -73,7 +73,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
     const body = new URLSearchParams({ csrf });
     for (const n of names) {
       if (n === "pin") {
-        for (let i = 0; i < 200 && !fs.existsSync(${JSON.stringify(pin)}); i++) await sleep(50);
+        // the authorize page is read by another run of this script; wait for its PIN (a loaded CI machine can take a while)
+        for (let i = 0; i < 500 && !fs.existsSync(${JSON.stringify(pin)}); i++) await sleep(50);
         body.set(n, fs.readFileSync(${JSON.stringify(pin)}, "utf8"));
       } else body.set(n, answers[n] ?? "");
     }
@@ -82,7 +83,11 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
     const res = await fetch(url, { redirect: "follow" });
     const text = await res.text();
     const m = /id="oauth_pin">([0-9]+)</.exec(text);
-    if (m) fs.writeFileSync(${JSON.stringify(pin)}, m[1]);
+    // written aside and renamed, so the form's reader never sees the file before its PIN is in it
+    if (m) {
+      fs.writeFileSync(${JSON.stringify(pin + ".part")}, m[1]);
+      fs.renameSync(${JSON.stringify(pin + ".part")}, ${JSON.stringify(pin)});
+    }
   }
 })();
 `,
