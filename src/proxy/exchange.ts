@@ -20,7 +20,7 @@ import {
   type ResponseHead,
 } from "./http1.js";
 import { InjectionError, type CredentialSource, type Injection } from "./inject.js";
-import { SocketReader } from "./reader.js";
+import { isFull, room, SocketReader } from "./reader.js";
 import type { RouteMatch, RouteTable } from "./router.js";
 import type { Destination, UpstreamConnection, UpstreamPool } from "./upstream.js";
 import { loginCommand } from "../auth/credentials.js";
@@ -246,6 +246,9 @@ async function exchange(ctx: RelayContext, client: ClientConnection, head: Reque
       // an answer that came before the whole body was sent ends both connections
       if (bodySent && responseBody.kind !== "close" && keepsAlive(response)) ctx.pool.release(conn);
       else up.destroy();
+      // an answer that came whole is written at once: a child that pipelines and reads none of
+      // its answers must take this one before its next request is read
+      if (isFull(socket)) await room(socket);
       return clientKeeps && bodySent;
     } catch (err) {
       up.destroy();

@@ -22,6 +22,24 @@ function headEnd(piece: Buffer, limit: number): number {
   return -1;
 }
 
+/** True when so much waits in `to`'s buffer that relaying should pause (a socket's own mark, 16 KiB, is one TLS record). */
+export function isFull(to: Writable): boolean {
+  return to.writableLength > WRITE_WINDOW && !to.destroyed;
+}
+
+/** Resolves once a full `to` has drained or closed. */
+export function room(to: Writable): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      to.off("drain", done);
+      to.off("close", done);
+      resolve();
+    };
+    to.on("drain", done);
+    to.on("close", done);
+  });
+}
+
 /** `a` then `b` in one buffer: a view of both when they lie side by side (a head and the body that came with it), else a copy. */
 function joined(a: Buffer, b: Buffer): Buffer {
   if (a.buffer === b.buffer && a.byteOffset + a.length === b.byteOffset) return Buffer.from(a.buffer, a.byteOffset, a.length + b.length);
@@ -192,8 +210,7 @@ export class SocketReader {
       }
       if (!to || piece.length === 0) return false;
       to.write(piece);
-      // wait only when a good deal is pending: a socket's own mark (16 KiB) is one TLS record
-      return to.writableLength > WRITE_WINDOW && !to.destroyed;
+      return isFull(to);
     };
     // what is already queued
     let full = false;

@@ -269,6 +269,13 @@ export async function startTlsPeer(options: TlsPeerOptions): Promise<TlsPeer> {
         return void res.end(JSON.stringify({ error: "invalid_token" }));
       }
       if (options.gitRoot && url.pathname.startsWith("/git/")) return gitBackend(options.gitRoot, req, raw, res, url);
+      if (url.pathname === "/seen-count") {
+        // how many requests so far had a target starting with ?prefix= (for a child that cannot see the peer)
+        const prefix = url.searchParams.get("prefix") ?? "";
+        const text = JSON.stringify({ count: requests.filter((q) => q.path.startsWith(prefix)).length });
+        res.writeHead(200, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text) });
+        return void res.end(text);
+      }
       await serve(req, res, url);
     });
   });

@@ -280,6 +280,37 @@ out({"answers": [c.response(), c.response(), c.response()], "body": digest(body)
   assertArrived("/v1/wire/pipe-last");
 });
 
+test("a child that pipelines requests and reads none of the answers holds the proxy back (it does not buffer every answer), then gets them all in order", async () => {
+  // each answer is small enough to reach the proxy in one piece, whole, which is the case that
+  // must still wait for the child to take what is already pending
+  const n = 1000;
+  const size = 12_000;
+  const out = await child<{ stalledAt: number; answers: { status: number; length: number; sha256: string }[] }>(String.raw`
+N, SIZE = ${n}, ${size}
+c = Conn()
+c.send(b"".join(request("GET", f"/bytes?n={SIZE}&k=held{i}") for i in range(N)))
+probe = Conn()
+counts = []
+while len(counts) < 2 or counts[-1] != counts[-2]:
+    time.sleep(0.5)
+    probe.send(request("GET", "/seen-count?prefix=" + urllib.parse.quote(f"/bytes?n={SIZE}&k=held")))
+    counts.append(json.loads(probe.response()["text"])["count"])
+    assert len(counts) < 40, counts
+answers = []
+for i in range(N):
+    a = c.response()
+    answers.append({"status": a["status"], "length": a["length"], "sha256": a["sha256"]})
+out({"stalledAt": counts[-1], "answers": answers})
+`);
+  // the proxy may hold its 256 KiB window and what the loopback socket buffers take (a few MiB), not all 12 MB
+  assert.ok(out.stalledAt < n * 0.7, `requests that reached the service while the child read nothing: ${out.stalledAt} of ${n}`);
+  assert.equal(out.answers.length, n);
+  const expected = sha256(Buffer.alloc(size, 97));
+  const wrong = out.answers.map((a, i) => ({ i, ...a })).filter((a) => a.status !== 200 || a.length !== size || a.sha256 !== expected);
+  assert.deepEqual(wrong, [], "every answer complete");
+  assertArrived(`/bytes?n=${size}&k=held${n - 1}`);
+});
+
 test("a chunked request body over 64 KiB, sent in several chunks, arrives intact with the credential", async () => {
   const out = await child<{ answer: Answer; next: Answer; body: { length: number; sha256: string } }>(String.raw`
 body = os.urandom(200_000)
