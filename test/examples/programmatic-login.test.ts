@@ -1,27 +1,19 @@
 // examples/programmatic-login.ts against the oidc peer: the test plays the person who opens the
 // printed URL (PKCE) or enters the printed code (device); the CLI then uses what it stored.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ACCOUNT_ID, CLIENTS, type OidcServer } from "../peers/oidc.js";
+import { ACCOUNT_ID, CLIENTS } from "../peers/oidc.js";
 import { cliAsync, ROOT } from "../helpers.js";
 import { libHome, oidcWithOwnCallback, PROVIDER, runNode } from "../lib/fixtures.js";
 
 const EXAMPLE = join(ROOT, "examples/programmatic-login.ts");
 
-let server: OidcServer;
-let port: number;
-let redirect: string;
-before(async () => {
-  ({ server, port, redirect } = await oidcWithOwnCallback());
-});
-after(async () => {
-  await server.close();
-});
+const oidc = oidcWithOwnCallback();
 
 const env = (home: string) => ({
   AUTHSOME_HOME: home,
-  AUTHSOME_CALLBACK_PORT: String(port),
+  AUTHSOME_CALLBACK_PORT: String(oidc.port),
   AUTHSOME_DEVICE_POLL_INTERVAL_MS: "100",
   LOCALIDP_CLIENT_ID: CLIENTS.basic.clientId,
   LOCALIDP_CLIENT_SECRET: CLIENTS.basic.clientSecret,
@@ -36,12 +28,12 @@ async function assertUsable(home: string, stdout: string, flow: string): Promise
   assert.equal((summary.account as { id: string }).id, ACCOUNT_ID);
   const got = await cliAsync(["get", PROVIDER, "--field", "access_token", "--show-secret"], { home });
   assert.equal(got.code, 0, got.stderr);
-  assert.equal((await server.introspect(got.stdout.trim())).active, true);
+  assert.equal((await oidc.server.introspect(got.stdout.trim())).active, true);
   assert.equal(stdout.includes(got.stdout.trim()), false, "the example never prints the token");
 }
 
 test("programmatic-login: PKCE with the URL shown by the program", async () => {
-  const { home } = await libHome(server, { connected: false });
+  const { home } = await libHome(oidc.server, { connected: false });
   let approved: Promise<unknown> | undefined;
   let seen = "";
   const r = await runNode([EXAMPLE, PROVIDER], env(home), {
@@ -49,7 +41,7 @@ test("programmatic-login: PKCE with the URL shown by the program", async () => {
     onStdout: (chunk) => {
       seen += chunk; // a line may arrive in pieces
       const url = /Open this page to connect \S+: (\S+)\n/.exec(seen)?.[1];
-      if (url && !approved) approved = server.authorize(url, redirect).then((callback) => fetch(callback));
+      if (url && !approved) approved = oidc.server.authorize(url, oidc.redirect).then((callback) => fetch(callback));
     },
   });
   assert.equal(r.code, 0, r.stderr);
@@ -58,7 +50,7 @@ test("programmatic-login: PKCE with the URL shown by the program", async () => {
 });
 
 test("programmatic-login: device code shown by the program", async () => {
-  const { home } = await libHome(server, { connected: false });
+  const { home } = await libHome(oidc.server, { connected: false });
   let approved: Promise<unknown> | undefined;
   let seen = "";
   const r = await runNode([EXAMPLE, PROVIDER, "--device"], env(home), {
@@ -66,7 +58,7 @@ test("programmatic-login: device code shown by the program", async () => {
     onStdout: (chunk) => {
       seen += chunk;
       const code = /Enter (\S+) at /.exec(seen)?.[1];
-      if (code && !approved) approved = server.approveDeviceCode(code);
+      if (code && !approved) approved = oidc.server.approveDeviceCode(code);
     },
   });
   assert.equal(r.code, 0, r.stderr);

@@ -1,5 +1,6 @@
 // Shared set-up for the library tests: a loopback HTTP server that records what it receives,
 // and a home whose "localidp" provider routes to it and to the oidc peer's userinfo endpoint.
+import { after, before } from "node:test";
 import { spawn } from "node:child_process";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -113,9 +114,20 @@ export function runNode(args: string[], env: Record<string, string | undefined>,
   });
 }
 
-/** The oidc peer, expecting logins on a callback port of the test file's own (other login tests use the default one, possibly at the same time). */
-export async function oidcWithOwnCallback(): Promise<{ server: OidcServer; port: number; redirect: string }> {
-  const port = await freePort();
-  const redirect = `http://127.0.0.1:${port}/auth/callback/oauth`;
-  return { server: await startOidcServer({ redirectUris: [redirect] }), port, redirect };
+/**
+ * The oidc peer for the calling test file, started before its tests and closed after them, expecting
+ * logins on a callback port of the file's own (other login tests use the default one, possibly at
+ * the same time). Its fields are set once the file's tests start.
+ */
+export function oidcWithOwnCallback(): { server: OidcServer; port: number; redirect: string } {
+  const peer = {} as { server: OidcServer; port: number; redirect: string };
+  before(async () => {
+    peer.port = await freePort();
+    peer.redirect = `http://127.0.0.1:${peer.port}/auth/callback/oauth`;
+    peer.server = await startOidcServer({ redirectUris: [peer.redirect] });
+  });
+  after(async () => {
+    await peer.server.close();
+  });
+  return peer;
 }

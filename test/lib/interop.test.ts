@@ -1,23 +1,15 @@
 // The library and the CLI on one store: log in with either, use with the other, sign out alike.
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ACCOUNT_ID, CLIENTS, type OidcServer } from "../peers/oidc.js";
+import { ACCOUNT_ID, CLIENTS } from "../peers/oidc.js";
 import { cliAsync } from "../helpers.js";
 import { recordingBrowser } from "../auth/login-fixtures.js";
 import { libHome, oidcWithOwnCallback, PROVIDER } from "./fixtures.js";
 import { Authsome, AuthenticationError, CredentialMissingError, UsageError, type DeviceCodePrompt } from "../../src/index.js";
 
-let server: OidcServer;
-let port: number;
-let redirect: string;
-before(async () => {
-  ({ server, port, redirect } = await oidcWithOwnCallback());
-});
-after(async () => {
-  await server.close();
-});
+const oidc = oidcWithOwnCallback();
 
 const clientEnv = { LOCALIDP_CLIENT_ID: CLIENTS.basic.clientId, LOCALIDP_CLIENT_SECRET: CLIENTS.basic.clientSecret };
 const getToken = ["get", PROVIDER, "--field", "access_token", "--show-secret"];
@@ -30,14 +22,14 @@ function auditLines(home: string): Array<Record<string, unknown>> {
 
 /** Completes a PKCE login whose authorize URL a program was handed. */
 async function approve(url: string): Promise<void> {
-  const callback = await server.authorize(url, redirect);
+  const callback = await oidc.server.authorize(url, oidc.redirect);
   await fetch(callback);
 }
 
 test("logged in with the CLI, used with the library: token, headers, fetch, listing", async () => {
-  const { home } = await libHome(server, { connected: false });
+  const { home } = await libHome(oidc.server, { connected: false });
   const browser = recordingBrowser();
-  const running = cliAsync(["login", PROVIDER, "--port", String(port), "--timeout", "30"], { home, env: { ...clientEnv, BROWSER: browser.command, DISPLAY: undefined } });
+  const running = cliAsync(["login", PROVIDER, "--port", String(oidc.port), "--timeout", "30"], { home, env: { ...clientEnv, BROWSER: browser.command, DISPLAY: undefined } });
   await approve(await browser.url());
   const r = await running;
   assert.equal(r.code, 0, r.stderr);
@@ -46,8 +38,8 @@ test("logged in with the CLI, used with the library: token, headers, fetch, list
   const a = new Authsome({ home });
   try {
     assert.equal(await a.getAccessToken(PROVIDER), cliToken);
-    assert.deepEqual(await a.getAuthHeaders(PROVIDER, { method: "GET", url: server.userinfoEndpoint }), { Authorization: `Bearer ${cliToken}` });
-    const res = await a.fetch(PROVIDER, server.userinfoEndpoint);
+    assert.deepEqual(await a.getAuthHeaders(PROVIDER, { method: "GET", url: oidc.server.userinfoEndpoint }), { Authorization: `Bearer ${cliToken}` });
+    const res = await a.fetch(PROVIDER, oidc.server.userinfoEndpoint);
     assert.equal(res.status, 200);
     assert.equal(((await res.json()) as { sub: string }).sub, ACCOUNT_ID);
 
@@ -79,12 +71,12 @@ test("logged in with the CLI, used with the library: token, headers, fetch, list
 });
 
 test("logged in with the library (PKCE, program-driven), used with the CLI", async () => {
-  const { home } = await libHome(server, { connected: false });
+  const { home } = await libHome(oidc.server, { connected: false });
   const a = new Authsome({ home, env: { ...process.env, ...clientEnv } });
   const progress: string[] = [];
   let shownUrl = "";
   const summary = await a.login(PROVIDER, {
-    port,
+    port: oidc.port,
     timeoutMs: 30_000,
     onProgress: (m) => progress.push(m),
     onAuthorizeUrl: (url) => {
@@ -94,7 +86,7 @@ test("logged in with the library (PKCE, program-driven), used with the CLI", asy
   });
   await a.close();
   assert.equal(new URL(shownUrl).searchParams.get("code_challenge_method"), "S256");
-  assert.equal(new URL(shownUrl).searchParams.get("redirect_uri"), redirect);
+  assert.equal(new URL(shownUrl).searchParams.get("redirect_uri"), oidc.redirect);
   assert.deepEqual({ ...summary, expires_at: undefined }, {
     status: "connected",
     provider: PROVIDER,
@@ -108,19 +100,19 @@ test("logged in with the library (PKCE, program-driven), used with the CLI", asy
   const got = await cliAsync(getToken, { home });
   assert.equal(got.code, 0, got.stderr);
   const token = got.stdout.trim();
-  assert.equal((await server.introspect(token)).active, true);
+  assert.equal((await oidc.server.introspect(token)).active, true);
   assert.equal(JSON.stringify(summary).includes(token), false, "the summary carries no secret");
   assert.equal(JSON.stringify(progress).includes(token), false);
   assert.ok(auditLines(home).some((l) => l.event === "login" && l.provider === PROVIDER && l.flow === "pkce"));
 
   // a connected connection is replaced only with force, as with the CLI
   const b = new Authsome({ home, env: { ...process.env, ...clientEnv } });
-  await assert.rejects(b.login(PROVIDER, { port, onAuthorizeUrl: () => {} }), (err: unknown) => err instanceof UsageError && /already has a connected connection/.test(err.message));
+  await assert.rejects(b.login(PROVIDER, { port: oidc.port, onAuthorizeUrl: () => {} }), (err: unknown) => err instanceof UsageError && /already has a connected connection/.test(err.message));
   await b.close();
 });
 
 test("device code login through onDeviceCode; cancelling a login with a signal stores nothing", async () => {
-  const { home } = await libHome(server, { connected: false });
+  const { home } = await libHome(oidc.server, { connected: false });
   const env = { ...process.env, ...clientEnv, AUTHSOME_DEVICE_POLL_INTERVAL_MS: "100" };
   const a = new Authsome({ home, env });
   await assert.rejects(a.login(PROVIDER, { flow: "device_code" }), UsageError, "the code must be shown somewhere");
@@ -131,10 +123,10 @@ test("device code login through onDeviceCode; cancelling a login with a signal s
     timeoutMs: 30_000,
     onDeviceCode: (p) => {
       prompt = p;
-      void server.approveDeviceCode(p.userCode);
+      void oidc.server.approveDeviceCode(p.userCode);
     },
   });
-  assert.ok(prompt?.verificationUri.startsWith(server.issuer));
+  assert.ok(prompt?.verificationUri.startsWith(oidc.server.issuer));
   assert.equal(summary.connection, "device");
   assert.equal(summary.flow, "device_code");
   const got = await cliAsync([...getToken, "--connection", "device"], { home });
@@ -142,14 +134,14 @@ test("device code login through onDeviceCode; cancelling a login with a signal s
   assert.equal(got.stdout.trim(), await a.getAccessToken(PROVIDER, "device"));
 
   const abort = new AbortController();
-  const cancelled = a.login(PROVIDER, { connection: "cancelled", port, timeoutMs: 30_000, signal: abort.signal, onAuthorizeUrl: () => abort.abort() });
+  const cancelled = a.login(PROVIDER, { connection: "cancelled", port: oidc.port, timeoutMs: 30_000, signal: abort.signal, onAuthorizeUrl: () => abort.abort() });
   await assert.rejects(cancelled, (err: unknown) => err instanceof AuthenticationError && err.exitCode === 4 && /cancelled/.test(err.message));
   assert.deepEqual((await a.listConnections(PROVIDER)).map((c) => c.name), ["device"]);
   await a.close();
 });
 
 test("API key login: from `ask`, else the environment, else exit code 5", async () => {
-  const { home } = await libHome(server, { connected: false });
+  const { home } = await libHome(oidc.server, { connected: false });
   const env = { ...process.env };
   delete env.OPENAI_API_KEY;
   const a = new Authsome({ home, env });
@@ -173,25 +165,25 @@ test("API key login: from `ask`, else the environment, else exit code 5", async 
 });
 
 test("logout, revoke and remove behave as the CLI's", async () => {
-  const { home, record } = await libHome(server, { valid: true });
+  const { home, record } = await libHome(oidc.server, { valid: true });
   const a = new Authsome({ home });
   const out = await a.logout(PROVIDER);
   assert.deepEqual(out, { status: "logged_out", provider: PROVIDER, connection: "default", profile: "default", revoked_remotely: true, warnings: [] });
-  assert.equal((await server.introspect(record!.refresh_token!)).active, false, "revoked at the provider");
+  assert.equal((await oidc.server.introspect(record!.refresh_token!)).active, false, "revoked at the provider");
   assert.equal((await cliAsync(getToken, { home })).code, 5);
   await assert.rejects(a.logout(PROVIDER), (err: unknown) => err instanceof CredentialMissingError && err.exitCode === 5);
   await a.close();
 
-  const second = await libHome(server, { valid: true });
+  const second = await libHome(oidc.server, { valid: true });
   const b = new Authsome({ home: second.home });
   const revoked = await b.revoke(PROVIDER);
   assert.deepEqual(revoked, { status: "revoked", provider: PROVIDER, profile: "default", connections: ["default"], client_credentials: true, revoked_remotely: true, warnings: [] });
-  assert.equal((await server.introspect(second.record!.access_token!)).active, false);
+  assert.equal((await oidc.server.introspect(second.record!.access_token!)).active, false);
   const cliAgain = await cliAsync(["revoke", PROVIDER], { home: second.home });
   assert.equal(cliAgain.code, 5, "nothing left, for the CLI either");
   await b.close();
 
-  const third = await libHome(server, { valid: true });
+  const third = await libHome(oidc.server, { valid: true });
   const c = new Authsome({ home: third.home });
   assert.deepEqual(await c.remove(PROVIDER, { connection: "default" }), {
     status: "removed",
@@ -201,7 +193,7 @@ test("logout, revoke and remove behave as the CLI's", async () => {
     client_credentials: false,
     definition: false,
   });
-  assert.equal((await server.introspect(third.record!.access_token!)).active, true, "remove never calls the provider");
+  assert.equal((await oidc.server.introspect(third.record!.access_token!)).active, true, "remove never calls the provider");
   const all = await c.remove(PROVIDER);
   assert.deepEqual(all, { status: "removed", provider: PROVIDER, profile: "default", connections: [], client_credentials: true, definition: true });
   await assert.rejects(c.getProvider(PROVIDER), (err: unknown) => (err as { exitCode?: number }).exitCode === 3);
@@ -211,7 +203,7 @@ test("logout, revoke and remove behave as the CLI's", async () => {
 });
 
 test("profiles: the library reads the profile it is given, as --profile does", async () => {
-  const { home } = await libHome(server, { valid: true });
+  const { home } = await libHome(oidc.server, { valid: true });
   const created = await cliAsync(["profile", "create", "work"], { home });
   assert.equal(created.code, 0, created.stderr);
   const work = new Authsome({ home, profile: "work" });
