@@ -95,3 +95,28 @@ test("no credential: 502 with a JSON body naming the provider and the login comm
   assert.equal(json.login, "authsome login localidp");
   assert.equal(peer.requests.length, 0, "the request never left with the placeholder");
 });
+
+test("four agents, each behind its own `authsome run`, whose token needs a refresh at the same moment: one refresh, and every request carries the one new token", async () => {
+  const h = await home();
+  // valid when the runs start; inside the 300 s refresh window a few seconds later, when every agent sends at once
+  const connections = openConnections(h);
+  const record = (await connections.get(PROVIDER))!;
+  await connections.put({ ...record, expires_at: new Date(Date.now() + 300_000 + 3000).toISOString() });
+  connections.vault.close();
+  oidc.resetCounters();
+  peer.clear();
+  const at = Date.now() + 4000;
+  const agent = (n: number) =>
+    `"${process.execPath}" -e 'setTimeout(() => {}, ${at} - Date.now())'; for i in 1 2 3; do curl -sS -o /dev/null -w '%{http_code} ' https://${HOST}/parallel-${n}-$i & done; wait`;
+  const results = await Promise.all([1, 2, 3, 4].map((n) => run(h, ["sh", "-c", agent(n)])));
+  for (const r of results) {
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "200 200 200 ");
+  }
+  assert.equal(oidc.tokenRequests("refresh_token"), 1, "one refresh for all four agents");
+  const stored = (await openConnections(h).get(PROVIDER))!;
+  assert.notEqual(stored.access_token, record.access_token);
+  const sent = peer.requests.filter((q) => q.path.startsWith("/parallel-")).map((q) => q.headers.authorization);
+  assert.equal(sent.length, 12);
+  assert.deepEqual([...new Set(sent)], [`Bearer ${stored.access_token}`]);
+});
