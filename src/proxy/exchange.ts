@@ -86,6 +86,9 @@ export async function serveConnection(socket: Socket, ctx: RelayContext, side: C
     }
     if (outcome === TAKEN_OVER) return;
     if (!outcome) return void socket.end();
+    // an answer that came whole was written at once: a child that pipelines and reads none of
+    // its answers must take them before its next request is read
+    if (isFull(socket)) await room(socket);
   }
 }
 
@@ -246,9 +249,6 @@ async function exchange(ctx: RelayContext, client: ClientConnection, head: Reque
       // an answer that came before the whole body was sent ends both connections
       if (bodySent && responseBody.kind !== "close" && keepsAlive(response)) ctx.pool.release(conn);
       else up.destroy();
-      // an answer that came whole is written at once: a child that pipelines and reads none of
-      // its answers must take this one before its next request is read
-      if (isFull(socket)) await room(socket);
       return clientKeeps && bodySent;
     } catch (err) {
       up.destroy();

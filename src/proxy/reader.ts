@@ -27,17 +27,24 @@ export function isFull(to: Writable): boolean {
   return to.writableLength > WRITE_WINDOW && !to.destroyed;
 }
 
+/** Calls `fn` once a full `to` has drained or closed; returns what stops waiting (its listeners taken off). */
+function whenRoom(to: Writable, fn: () => void): () => void {
+  const done = (): void => {
+    stop();
+    fn();
+  };
+  const stop = (): void => {
+    to.off("drain", done);
+    to.off("close", done);
+  };
+  to.on("drain", done);
+  to.on("close", done);
+  return stop;
+}
+
 /** Resolves once a full `to` has drained or closed. */
 export function room(to: Writable): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const done = (): void => {
-      to.off("drain", done);
-      to.off("close", done);
-      resolve();
-    };
-    to.on("drain", done);
-    to.on("close", done);
-  });
+  return new Promise<void>((resolve) => void whenRoom(to, resolve));
 }
 
 /** `a` then `b` in one buffer: a view of both when they lie side by side (a head and the body that came with it), else a copy. */
@@ -236,20 +243,15 @@ export class SocketReader {
   /** The rest of a body, piped from the socket's events as it arrives (once `to` has room, when `full`). */
   private pipeBody(cursor: BodyCursor, send: (piece: Buffer) => boolean, to: Writable | undefined, full: boolean): Promise<boolean> {
     return new Promise<boolean>((resolve, reject) => {
-      let waiting = false;
-      const stopWaiting = (): void => {
-        if (!waiting) return;
-        waiting = false;
-        to!.off("drain", resume);
-        to!.off("close", resume);
-      };
+      /** Set while waiting for `to` to have room. */
+      let stopWaiting: (() => void) | undefined;
       const finish = (complete: boolean): void => {
         this.pipe = undefined;
-        stopWaiting(); // the stream may end while `to` is full
+        stopWaiting?.(); // the stream may end while `to` is full
         resolve(complete);
       };
       const resume = (): void => {
-        stopWaiting();
+        stopWaiting = undefined;
         if (this.pipe) this.socket.resume();
       };
       this.pipe = {
@@ -274,9 +276,7 @@ export class SocketReader {
       };
       const waitForRoom = (): void => {
         this.socket.pause();
-        waiting = true;
-        to!.on("drain", resume);
-        to!.on("close", resume);
+        stopWaiting = whenRoom(to!, resume);
       };
       if (full) waitForRoom();
       else if (this.socket.isPaused()) this.socket.resume();
