@@ -135,6 +135,13 @@ function record(req: IncomingMessage, raw: Buffer, websocket = false): Recorded 
   };
 }
 
+/** A small JSON answer: a counter the child asks the peer for. */
+function sendJson(res: ServerResponse, value: unknown): void {
+  const text = JSON.stringify(value);
+  res.writeHead(200, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text) });
+  res.end(text);
+}
+
 /** Bytes each /flood?id= answer has handed its socket so far (for backpressure checks). */
 const floodWritten = new Map<string, number>();
 
@@ -156,9 +163,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, url: URL): Promi
     return void res.end();
   }
   if (url.pathname === "/flood-written") {
-    const text = JSON.stringify({ written: floodWritten.get(url.searchParams.get("id") ?? "") ?? 0 });
-    res.writeHead(200, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text) });
-    return void res.end(text);
+    return sendJson(res, { written: floodWritten.get(url.searchParams.get("id") ?? "") ?? 0 });
   }
   if (url.pathname === "/sse") {
     const n = Number(url.searchParams.get("n") ?? 5);
@@ -272,9 +277,7 @@ export async function startTlsPeer(options: TlsPeerOptions): Promise<TlsPeer> {
       if (url.pathname === "/seen-count") {
         // how many requests so far had a target starting with ?prefix= (for a child that cannot see the peer)
         const prefix = url.searchParams.get("prefix") ?? "";
-        const text = JSON.stringify({ count: requests.filter((q) => q.path.startsWith(prefix)).length });
-        res.writeHead(200, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text) });
-        return void res.end(text);
+        return sendJson(res, { count: requests.filter((q) => q.path.startsWith(prefix)).length });
       }
       await serve(req, res, url);
     });
