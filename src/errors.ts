@@ -10,6 +10,10 @@ export const ExitCode = {
   credentialMissing: 5,
   refreshFailed: 6,
   storeUnavailable: 7,
+  /** `run`: the command exists but cannot be executed (as a shell reports it). */
+  cannotExecute: 126,
+  /** `run`: the command was not found (as a shell reports it). */
+  commandNotFound: 127,
 } as const;
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 

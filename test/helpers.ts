@@ -85,6 +85,42 @@ export function cliAsync(args: string[], opts: CliOptions): Promise<CliResult> {
   });
 }
 
+// Runs a command on a real pseudo-terminal (Python's pty module): it is the session's foreground
+// job, as when a person starts it; each step waits for a text in the output, then types.
+const PTY_DRIVER = `
+import json, os, pty, sys
+argv, steps = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(argv[0], argv)
+out = b""
+def read():
+    global out
+    try:
+        chunk = os.read(fd, 1024)
+    except OSError:
+        chunk = b""
+    out += chunk
+    return chunk
+for step in steps:
+    start = len(out)
+    while step["after"].encode() not in out[start:]:
+        if not read():
+            raise SystemExit("the output ended before " + repr(step["after"]) + ": " + out.decode(errors="replace"))
+    os.write(fd, step["type"].encode())
+while read():
+    pass
+_, status = os.waitpid(pid, 0)
+print(json.dumps({"output": out.decode(errors="replace"), "code": os.waitstatus_to_exitcode(status)}))
+`;
+
+/** Runs the CLI on a pseudo-terminal, typing each step's text once its `after` text has been printed. */
+export function cliOnTerminal(args: string[], steps: Array<{ after: string; type: string }>, opts: CliOptions): { output: string; code: number } {
+  const r = spawnSync(SYSTEM_PYTHON, ["-c", PTY_DRIVER, JSON.stringify([process.execPath, CLI, ...args]), JSON.stringify(steps)], { env: cliEnv(opts), encoding: "utf8", timeout: 20_000 });
+  if (r.status !== 0) throw new Error(`the terminal driver failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as { output: string; code: number };
+}
+
 /** A snapshot of every file under dir (path -> content hex digest and mode), to prove "nothing changed on disk". */
 export function snapshot(dir: string): Map<string, string> {
   const out = new Map<string, string>();

@@ -111,7 +111,8 @@ export async function run(argv: string[], io: Io = { stdin: process.stdin, stdou
     .action(action(() => import("./commands/log.js")));
 
   const collect = (value: string, previous: string[] = []) => [...previous, value];
-  // everything after `--`, or from the first word that is not one of run's options, is the child's
+  // everything after `--`, or from the first word that is not an option, is the child's (an
+  // unknown option before it is a usage error, not a command)
   program.enablePositionalOptions();
   command("run", "run a command behind a local proxy that adds credentials to its HTTPS requests")
     .argument("[command...]", "the command to run and its arguments (after --)")
@@ -121,7 +122,6 @@ export async function run(argv: string[], io: Io = { stdin: process.stdin, stdou
     .option("--upstream-ca <file>", "also trust this CA (PEM) for upstream TLS")
     .option("--inject-loopback-http", "also inject into plain-http requests to loopback addresses (local test servers); loopback then goes through the proxy")
     .passThroughOptions()
-    .allowUnknownOption()
     .action(action(() => import("./commands/run.js")));
 
   const profile = command("profile", "list, create and select profiles");

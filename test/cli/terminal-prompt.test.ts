@@ -1,51 +1,13 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { CLI, SYSTEM_PYTHON, cli, emptyHome } from "../helpers.js";
+import { cli, cliOnTerminal, emptyHome } from "../helpers.js";
 
-// Drives `authsome login` on a real pseudo-terminal (Python's pty module), as a person would type.
-const DRIVER = `
-import json, os, pty, sys
-node, cli, provider, answers = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv(node, [node, cli, "login", provider])
-out = b""
-seen = 0
-def read_until(marker):
-    global out, seen
-    while marker not in out[seen:]:
-        chunk = os.read(fd, 1024)
-        if not chunk:
-            raise SystemExit("eof before prompt: " + out.decode(errors="replace"))
-        out += chunk
-for answer in answers:
-    read_until(b"API key: ")
-    mark = len(out)
-    seen = mark
-    os.write(fd, answer.encode() + b"\\r")
-    out = out[:mark] + b"<typed>" + out[mark:]
-while True:
-    try:
-        chunk = os.read(fd, 1024)
-    except OSError:
-        break
-    if not chunk:
-        break
-    out += chunk
-_, status = os.waitpid(pid, 0)
-print(json.dumps({"output": out.decode(errors="replace"), "code": os.waitstatus_to_exitcode(status)}))
-`;
-
+// Drives `authsome login` on a real pseudo-terminal, as a person would type.
 function loginOnTerminal(home: string, provider: string, answers: string[]): { output: string; code: number } {
-  const env: NodeJS.ProcessEnv = { ...process.env, AUTHSOME_HOME: home, NO_COLOR: "1" };
-  delete env.RESEND_API_KEY;
-  delete env.OPENAI_API_KEY;
-  const r = spawnSync(SYSTEM_PYTHON, ["-c", DRIVER, process.execPath, CLI, provider, JSON.stringify(answers)], { env, encoding: "utf8", timeout: 20_000 });
-  assert.equal(r.status, 0, r.stderr);
-  return JSON.parse(r.stdout) as { output: string; code: number };
+  const steps = answers.map((answer) => ({ after: "API key: ", type: answer + "\r" }));
+  return cliOnTerminal(["login", provider], steps, { home, env: { RESEND_API_KEY: undefined, OPENAI_API_KEY: undefined } });
 }
 
 test("login asks for the key on a terminal without echoing it", () => {

@@ -3,9 +3,10 @@
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CLI, cliAsync, emptyHome, tempDir } from "../helpers.js";
+import { CLI, SYSTEM_PYTHON, cliAsync, cliOnTerminal, emptyHome, tempDir } from "../helpers.js";
+import { parseResolve } from "../../src/cli/commands/run.js";
 import { proxyHome } from "./fixtures.js";
 
 let home: string;
@@ -27,9 +28,62 @@ test("the exit code is the child's; 128+N when a signal killed it", async () => 
   assert.equal((await cliAsync(["run", "--", "sh", "-c", "exit 7"], { home })).code, 7);
   assert.equal((await cliAsync(["run", "--", "sh", "-c", "kill -TERM $$"], { home })).code, 143);
   assert.equal((await cliAsync(["run", "--", "sh", "-c", "kill -KILL $$"], { home })).code, 137);
-  const missing = await cliAsync(["run", "--", "no-such-command-authsome"], { home });
-  assert.equal(missing.code, 127);
-  assert.match(missing.stderr, /command not found/);
+});
+
+test("a command that cannot start gets a shell's message and exit code: 127 not found, 126 not executable", async () => {
+  const dir = tempDir();
+  const script = join(dir, "script");
+  writeFileSync(script, "#!/no/such/interpreter\necho hi\n", { mode: 0o755 });
+  const cases: Array<[string, number, RegExp]> = [
+    ["no-such-command-authsome", 127, /"no-such-command-authsome": command not found/],
+    [join(dir, "absent"), 127, /command not found/],
+    ["/etc/passwd", 126, /"\/etc\/passwd": permission denied/],
+    [dir, 126, /is a directory/],
+    [script, 126, /bad interpreter "\/no\/such\/interpreter"/],
+  ];
+  for (const [command, code, message] of cases) {
+    const r = await cliAsync(["run", "--", command], { home });
+    assert.equal(r.code, code, `${command}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+  }
+  const json = await cliAsync(["run", "--json", "--", "no-such-command-authsome"], { home });
+  assert.equal(json.code, 127);
+  assert.equal((JSON.parse(json.stdout) as { error: { exit_code: number } }).error.exit_code, 127, "--json reports the code the run exits with");
+});
+
+test("bad options are usage errors (exit 2) before anything starts; --use of a provider with no connection is exit 5", async () => {
+  const marker = join(tempDir(), "started");
+  const pem = join(tempDir(), "bad.pem");
+  writeFileSync(pem, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+  const cases: Array<[string[], number, RegExp]> = [
+    [["--bogus"], 2, /unknown option '--bogus'/],
+    [["--provder", "openai"], 2, /Did you mean --provider\?/],
+    [["--provider"], 2, /--provider needs a value, got "--"/],
+    [["--resolve", "api.openai.com:99999:127.0.0.1"], 2, /a port must be 1 to 65535/],
+    [["--resolve", "api.openai.com:443:127.0.0.1,127.0.0.2"], 2, /one ADDRESS/],
+    [["--upstream-ca", tempDir()], 2, /cannot read the --upstream-ca file .*: it is a directory/],
+    [["--upstream-ca", pem], 2, /certificate 1 of 1 is not a valid certificate/],
+    [["--use", "notion=default"], 5, /authsome login notion/],
+    [["--use", "no-such-provider=default"], 3, /unknown provider "no-such-provider"/],
+  ];
+  for (const [options, code, message] of cases) {
+    const r = await cliAsync(["run", ...options, "--", "touch", marker], { home });
+    assert.equal(r.code, code, `${options.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+  }
+  assert.equal((await cliAsync(["run", "--", ""], { home })).code, 2, "an empty command");
+  assert.equal(existsSync(marker), false, "no child started");
+});
+
+test("--resolve takes curl's forms: an address with its own port, and IPv6 in brackets", () => {
+  assert.deepEqual(
+    parseResolve(["API.openai.com:443:127.0.0.1:8443", "[::1]:443:[::1]", "git.test:443:localhost"]),
+    new Map([
+      ["api.openai.com:443", { host: "127.0.0.1", port: 8443 }],
+      ["::1:443", { host: "::1", port: 443 }],
+      ["git.test:443", { host: "localhost", port: 443 }],
+    ]),
+  );
 });
 
 test("--provider with no connection is an error before the child starts", async () => {
@@ -49,7 +103,8 @@ for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
     // the child sets its trap, reports its trust dir and proxy, then waits to be signalled
     // (trap first: a signal sent as soon as the report appears must find it set)
     const script = `trap 'echo got-${signal} >> ${out}; exit 42' ${signal.slice(3)}; echo "$(dirname "$SSL_CERT_FILE") \${HTTPS_PROXY##*@}" > ${out}; while :; do sleep 0.05; done`;
-    const child = spawn(process.execPath, [CLI, "run", "--", "sh", "-c", script], { env: { ...process.env, AUTHSOME_HOME: home }, stdio: "ignore" });
+    // a session of its own, without a terminal: the signal comes from another process, not from a terminal
+    const child = spawn(process.execPath, [CLI, "run", "--", "sh", "-c", script], { env: { ...process.env, AUTHSOME_HOME: home }, stdio: "ignore", detached: true });
     const closed = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
     while (!existsSync(out) || !readFileSync(out, "utf8").includes("\n")) await new Promise((r) => setTimeout(r, 50));
     const [dir, proxy] = readFileSync(out, "utf8").trim().split(" ");
@@ -63,3 +118,11 @@ for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
     assert.equal(probe.stdout, "000", "nothing listens on the proxy port any more");
   });
 }
+
+test("Ctrl-C on a terminal reaches the child once: the terminal signals the whole job, so authsome does not forward it again", () => {
+  // the child counts the SIGINTs it gets for a while, then reports
+  const counter = "import signal, time\nn = 0\ndef got(*_):\n    global n\n    n += 1\nsignal.signal(signal.SIGINT, got)\nprint('ready', flush=True)\nend = time.time() + 1.5\nwhile time.time() < end:\n    time.sleep(0.02)\nprint('got', n, 'SIGINT', flush=True)\n";
+  const { output, code } = cliOnTerminal(["--quiet", "run", "--", SYSTEM_PYTHON, "-c", counter], [{ after: "ready", type: "\x03" }], { home });
+  assert.equal(code, 0, output);
+  assert.match(output, /got 1 SIGINT/);
+});

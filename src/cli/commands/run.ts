@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomBytes, X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { usableConnection } from "../../auth/credentials.js";
@@ -12,7 +12,7 @@ import { RunCa } from "../../proxy/ca.js";
 import { childEnv } from "../../proxy/child-env.js";
 import { CredentialSource } from "../../proxy/inject.js";
 import { definitionRoutes, RouteTable, splitHostPort, type AvailableConnection } from "../../proxy/router.js";
-import { ChildStartError, privateTempDir, runChild } from "../../proxy/runner.js";
+import { privateTempDir, runChild } from "../../proxy/runner.js";
 import { startProxy } from "../../proxy/server.js";
 import type { CommandContext } from "../context.js";
 
@@ -24,15 +24,24 @@ export interface RunOptions {
   injectLoopbackHttp?: boolean;
 }
 
+/** A host in `--resolve`: a name, an IPv4 address, or an IPv6 one in brackets. */
+const RESOLVE_HOST = String.raw`\[[0-9a-fA-F:.]+\]|[^:\s[\],]+`;
+const RESOLVE = new RegExp(String.raw`^(${RESOLVE_HOST}):(\d{1,5}):(${RESOLVE_HOST})(?::(\d{1,5}))?$`);
+
 /** `--resolve HOST:PORT:ADDRESS` (as in curl); ADDRESS may carry its own port ("127.0.0.1:8443", "[::1]:8443"). */
 export function parseResolve(values: string[]): Map<string, { host: string; port: number }> {
   const out = new Map<string, { host: string; port: number }>();
+  const hint = "for example --resolve api.openai.com:443:127.0.0.1:8443";
   for (const value of values) {
-    const m = /^([^:\s]+):(\d{1,5}):(\[[0-9a-fA-F:.]+\](?::\d{1,5})?|[^:\s[\]]+(?::\d{1,5})?)$/.exec(value);
-    if (!m) throw new UsageError(`--resolve expects HOST:PORT:ADDRESS, got ${JSON.stringify(value)}`, { hint: "for example --resolve api.openai.com:443:127.0.0.1:8443" });
-    const port = Number(m[2]);
-    const to = splitHostPort(m[3]!, port);
-    out.set(`${m[1]!.toLowerCase()}:${port}`, to);
+    const m = RESOLVE.exec(value);
+    if (!m) {
+      const why = value.includes(",") ? "takes one ADDRESS (curl's list of addresses is not supported)" : "expects HOST:PORT:ADDRESS";
+      throw new UsageError(`--resolve ${why}, got ${JSON.stringify(value)}`, { hint });
+    }
+    const ports = [m[2]!, m[4] ?? m[2]!].map(Number);
+    if (ports.some((p) => p < 1 || p > 65535)) throw new UsageError(`--resolve ${JSON.stringify(value)}: a port must be 1 to 65535`, { hint });
+    const bare = (host: string) => host.replace(/^\[(.*)\]$/, "$1").toLowerCase();
+    out.set(`${bare(m[1]!)}:${ports[0]}`, { host: bare(m[3]!), port: ports[1]! });
   }
   return out;
 }
@@ -47,16 +56,40 @@ function parseUse(values: string[]): Record<string, string> {
   return out;
 }
 
+/** The certificates of the `--upstream-ca` file, each checked. */
 function readCa(path: string): string[] {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
-  } catch {
-    throw new UsageError(`cannot read the --upstream-ca file ${JSON.stringify(path)}`);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : code === "EACCES" ? "permission denied" : (err as Error).message;
+    throw new UsageError(`cannot read the --upstream-ca file ${JSON.stringify(path)}: ${why}`);
   }
   const certs = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
   if (!certs) throw new UsageError(`the --upstream-ca file ${JSON.stringify(path)} holds no PEM certificate`);
+  certs.forEach((pem, i) => {
+    try {
+      new X509Certificate(pem);
+    } catch {
+      throw new UsageError(`the --upstream-ca file ${JSON.stringify(path)}: certificate ${i + 1} of ${certs.length} is not a valid certificate`);
+    }
+  });
   return certs.map((c) => c + "\n");
+}
+
+/** Commander takes `--` (or the next option) as the value of an option whose value was left out. */
+function checkValues(opts: RunOptions): void {
+  const given: [string, string[] | undefined][] = [
+    ["--provider", opts.provider],
+    ["--use", opts.use],
+    ["--resolve", opts.resolve],
+    ["--upstream-ca", opts.upstreamCa === undefined ? undefined : [opts.upstreamCa]],
+  ];
+  for (const [option, list] of given) {
+    const value = list?.find((v) => v.startsWith("--"));
+    if (value !== undefined) throw new UsageError(`${option} needs a value, got ${JSON.stringify(value)}`, { hint: `usage: authsome run ${option} VALUE ... -- COMMAND ARGS...` });
+  }
 }
 
 /** The variables a definition reads secrets from at login: the child must not inherit them. */
@@ -66,26 +99,28 @@ function secretVariables(def: ProviderDefinition): string[] {
 }
 
 export default async function runCommand(ctx: CommandContext, command: string[], opts: RunOptions): Promise<number> {
-  if (command.length === 0) throw new UsageError("nothing to run", { hint: "usage: authsome run [--provider P]... -- COMMAND ARGS..." });
+  if (command.length === 0 || command[0] === "") throw new UsageError(command.length === 0 ? "nothing to run" : "the command to run is empty", { hint: "usage: authsome run [--provider P]... -- COMMAND ARGS..." });
+  checkValues(opts);
   const resolve = parseResolve(opts.resolve ?? []);
   const preferred = parseUse(opts.use ?? []);
   const upstreamCa = opts.upstreamCa ? readCa(opts.upstreamCa) : undefined;
   const windowSeconds = ctx.refreshWindowSeconds ?? DEFAULT_REFRESH_WINDOW_SECONDS;
 
-  // which providers: the ones asked for (each must be connected), else every connected one
+  // which providers: the ones asked for (each must be connected), else every connected one and
+  // those --use names (which must be)
   const entries = await ctx.connections.list();
   const definitions = new Map<string, ProviderDefinition>();
-  const wanted = opts.provider ? [...new Set(opts.provider)] : [...new Set(entries.map((e) => e.provider))].sort();
+  const wanted = opts.provider ? [...new Set(opts.provider)] : [...new Set([...entries.map((e) => e.provider), ...Object.keys(preferred)])].sort();
   for (const provider of wanted) {
     try {
       definitions.set(provider, ctx.providers.get(provider).definition);
     } catch (err) {
-      if (opts.provider) throw err;
+      if (opts.provider || preferred[provider]) throw err;
       ctx.out.warn(`not injecting "${provider}": its definition cannot be loaded`);
     }
   }
   for (const provider of Object.keys(preferred)) {
-    if (!definitions.has(provider)) throw new UsageError(`--use names "${provider}", which is not injected in this run`);
+    if (!definitions.has(provider)) throw new UsageError(`--use names "${provider}", which is not among this run's --provider values`);
   }
 
   const connections: AvailableConnection[] = [];
@@ -137,15 +172,7 @@ export default async function runCommand(ctx: CommandContext, command: string[],
     const injected = routes.providers;
     ctx.out.info(`authsome run: ${injected.length ? `injecting ${injected.join(", ")}` : "no provider to inject"} (proxy 127.0.0.1:${proxy.port})`);
     audit(ctx.home, "run", { profile: ctx.profile, providers: injected, command: basename(command[0]!) });
-    try {
-      return await runChild(command, env);
-    } catch (err) {
-      if (err instanceof ChildStartError) {
-        ctx.out.error(err);
-        return err.status;
-      }
-      throw err;
-    }
+    return await runChild(command, env);
   } finally {
     await proxy.close();
     temp.remove();
