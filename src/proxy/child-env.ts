@@ -59,6 +59,21 @@ function nodeOptionQuote(path: string): string {
   return `"${path.replace(/(["\\])/g, "\\$1")}"`;
 }
 
+/** The entries of NO_PROXY (or no_proxy). */
+function noProxyEntries(env: NodeJS.ProcessEnv): string[] {
+  return (env.NO_PROXY ?? env.no_proxy ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+}
+
+/**
+ * The hosts (names as the routes give them, "*.example.com" included) that the user's NO_PROXY
+ * sends around the proxy, as curl and most clients read it: "*", a name, or a domain and its
+ * subdomains (with or without a leading dot), a port ignored. Their requests get no credential.
+ */
+export function bypassedHosts(env: NodeJS.ProcessEnv, hosts: string[]): string[] {
+  const domains = noProxyEntries(env).map((e) => e.toLowerCase().replace(/:\d+$/, "").replace(/^\*?\./, ""));
+  return hosts.filter((host) => domains.some((d) => d === "*" || host === d || host.endsWith(`.${d}`)));
+}
+
 export function childEnv(input: ChildEnvInput): NodeJS.ProcessEnv {
   const base = input.base;
   const env: NodeJS.ProcessEnv = { ...base };
@@ -75,7 +90,7 @@ export function childEnv(input: ChildEnvInput): NodeJS.ProcessEnv {
   for (const name of ["HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"]) env[name] = input.proxyUrl;
   delete env.ALL_PROXY;
   delete env.all_proxy;
-  const noProxy = (base.NO_PROXY ?? base.no_proxy ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  const noProxy = noProxyEntries(base);
   if (!input.loopbackThroughProxy) for (const host of LOOPBACK) if (!noProxy.includes(host)) noProxy.push(host);
   env.NO_PROXY = env.no_proxy = noProxy.join(",");
 

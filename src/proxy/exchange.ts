@@ -115,6 +115,20 @@ function failureBody(match: RouteMatch, err: unknown): Record<string, string> {
   };
 }
 
+/** Why no connection to the service could be made: its certificate (with a hint) or the network. */
+function unreachableBody(dest: Destination, err: unknown): Record<string, string> {
+  const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+  // OpenSSL's verification codes (UNABLE_TO_VERIFY_LEAF_SIGNATURE, CERT_HAS_EXPIRED, ...) and Node's name check
+  if (/CERT|SIGNATURE|ISSUER|SELF_SIGNED/.test(code)) {
+    return {
+      error: "upstream_certificate_untrusted",
+      message: `the certificate of ${dest.host} is not trusted (${code})`,
+      hint: "a local server standing in for it needs its CA passed with --upstream-ca, and a certificate for this name",
+    };
+  }
+  return { error: "upstream_unreachable", message: `${dest.host} could not be reached (${code})` };
+}
+
 /** The request's fields as sent upstream: Host, its own end-to-end ones, the credential, and a held body's length. */
 function upstreamFields(head: RequestHead, authority: string, injection: Injection | undefined, held: Buffer | undefined, upgrade: string | undefined): Fields {
   // the definition's extra headers yield to the child's own; the credential never does
@@ -168,8 +182,8 @@ async function exchange(ctx: RelayContext, client: ClientConnection, head: Reque
     let conn: UpstreamConnection;
     try {
       conn = await ctx.pool.acquire(dest);
-    } catch {
-      socket.write(jsonResponse(502, { error: "upstream_unreachable", message: `${dest.host} could not be reached or its certificate is not trusted` }, !bodyRead));
+    } catch (err) {
+      socket.write(jsonResponse(502, unreachableBody(dest, err), !bodyRead));
       return bodyRead;
     }
     if (socket.destroyed) {

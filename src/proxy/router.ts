@@ -199,7 +199,7 @@ export class RouteTable {
     const candidates = this.hostCandidates(key, h, port);
     if (candidates.length === 0) return undefined;
     const end = path.search(/[?#]/);
-    const pathname = end < 0 ? path : path.slice(0, end);
+    const pathname = resolvedPath(end < 0 ? path : path.slice(0, end));
     if (this.authHosts.has(key) && this.isAuthEndpoint(key, pathname)) return undefined;
     let best: CompiledRoute | undefined;
     let bestScore = 0;
@@ -231,8 +231,12 @@ export class RouteTable {
   }
 
   private isAuthEndpoint(hostPort: string, pathname: string): boolean {
-    const trimmed = pathname.length > 1 ? pathname.replace(/\/+$/, "") : pathname;
-    return this.authEndpoints.has(`${hostPort}${trimmed}`);
+    return this.authEndpoints.has(`${hostPort}${endpointPath(pathname)}`);
+  }
+
+  /** The host names the routes name ("*.example.com" for a wildcard; patterns have none), for reporting. */
+  get hostNames(): string[] {
+    return [...new Set(this.routes.flatMap((r) => (r.exact !== undefined ? [r.exact] : r.suffix !== undefined ? [`*${r.suffix}`] : [])))];
   }
 
   /** The providers that have at least one route (for reporting). */
@@ -243,6 +247,33 @@ export class RouteTable {
   get size(): number {
     return this.routes.length;
   }
+}
+
+/**
+ * The path as a server resolves it, for matching (the request goes on as the child wrote it):
+ * percent-encoded unreserved characters decoded, repeated slashes merged, dot segments removed
+ * (RFC 3986 6.2.2, 5.2.4). Else "/v1/../oauth2/token" or "/oauth2/%74oken" would slip past an
+ * auth endpoint, and "/a/../b/" would take the credential of a route for "/a/".
+ */
+export function resolvedPath(pathname: string): string {
+  if (!/%|\/\.|\/\//.test(pathname)) return pathname;
+  const decoded = pathname.replace(/%([0-9a-fA-F]{2})/g, (escape, hex: string) => {
+    const c = String.fromCharCode(parseInt(hex, 16));
+    return /[A-Za-z0-9\-._~]/.test(c) ? c : escape;
+  });
+  const segments: string[] = [];
+  for (const segment of decoded.split("/")) {
+    if (segment === "..") segments.pop();
+    else if (segment !== "." && segment !== "") segments.push(segment);
+  }
+  const trailing = segments.length > 0 && /\/\.{0,2}$/.test(decoded);
+  return "/" + segments.join("/") + (trailing ? "/" : "");
+}
+
+/** An auth endpoint's path as compared: resolved, without trailing slashes, in lower case (a server may not mind case). */
+function endpointPath(pathname: string): string {
+  const resolved = resolvedPath(pathname);
+  return (resolved.length > 1 ? resolved.replace(/\/+$/, "") : resolved).toLowerCase();
 }
 
 /** The definition's token, authorize, revoke, device, registration and OAuth 1.0a/app-only endpoints as "host:port/path". */
@@ -272,7 +303,7 @@ export function authEndpointUrls(def: ProviderDefinition): string[] {
     try {
       const u = new URL(raw);
       const port = u.port ? Number(u.port) : u.protocol === "http:" ? 80 : 443;
-      const path = u.pathname.length > 1 ? u.pathname.replace(/\/+$/, "") : u.pathname;
+      const path = endpointPath(u.pathname);
       // an IPv6 literal without its brackets, as requests name it
       const host = u.hostname.startsWith("[") ? u.hostname.slice(1, -1) : u.hostname;
       out.push(`${host.toLowerCase()}:${port}${path}`);

@@ -75,6 +75,18 @@ test("bad options are usage errors (exit 2) before anything starts; --use of a p
   assert.equal(existsSync(marker), false, "no child started");
 });
 
+test("a NO_PROXY that covers a routed host is reported: the child's requests to it would skip the proxy", async () => {
+  const env = (noProxy: string) => ({ env: { NO_PROXY: noProxy, no_proxy: undefined } });
+  const some = await cliAsync(["run", "--", "true"], { home, ...env("*.openai.com,example.org:443") });
+  assert.equal(some.code, 0, some.stderr);
+  assert.match(some.stderr, /warning: NO_PROXY covers api\.openai\.com: .*take it out of NO_PROXY/);
+  assert.equal(some.stderr.match(/NO_PROXY covers/g)?.length, 1, "only the covered host");
+  const all = await cliAsync(["run", "--provider", "github", "--", "true"], { home, ...env("*") });
+  assert.match(all.stderr, /NO_PROXY covers api\.github\.com/);
+  const none = await cliAsync(["run", "--", "true"], { home, ...env("localhost,.internal.test,openai.com.evil.test") });
+  assert.doesNotMatch(none.stderr, /NO_PROXY covers/);
+});
+
 test("--resolve takes curl's forms: an address with its own port, and IPv6 in brackets", () => {
   assert.deepEqual(
     parseResolve(["API.openai.com:443:127.0.0.1:8443", "[::1]:443:[::1]", "git.test:443:localhost"]),

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "../helpers.js";
-import { RouteTable, type AvailableConnection } from "../../src/proxy/router.js";
+import { resolvedPath, RouteTable, type AvailableConnection } from "../../src/proxy/router.js";
 import type { ProviderDefinition } from "../../src/providers/schema.js";
 
 const catalog = (name: string) => JSON.parse(readFileSync(join(ROOT, "src/providers/catalog", `${name}.json`), "utf8")) as ProviderDefinition;
@@ -38,6 +38,27 @@ test("auth endpoints on an IPv6 literal host are not injected either", () => {
   assert.equal(table.match("::1", 8443, "/v1/things")?.provider, "local");
   assert.equal(table.match("::1", 8443, "/token"), undefined);
   assert.equal(table.match("::1", 8443, "/authorize?x=1"), undefined);
+});
+
+test("device and registration endpoints are not injected either", () => {
+  const oauth = { authorization_url: "https://id.local.test/authorize", token_url: "https://id.local.test/token", device_authorization_url: "https://id.local.test/device/code", registration_endpoint: "https://id.local.test/register", client_id: "c" };
+  const def = { schema_version: 1, name: "local", display_name: "Local", auth_type: "oauth2", flow: "pkce", routes: [{ host: "id.local.test" }], oauth } as ProviderDefinition;
+  const table = new RouteTable({ definitions: [def], connections: [conn("local", "default", "oauth2")] });
+  assert.equal(table.match("id.local.test", 443, "/userinfo")?.provider, "local");
+  for (const path of ["/device/code", "/register", "/register/"]) assert.equal(table.match("id.local.test", 443, path), undefined, path);
+});
+
+test("paths are matched as the server resolves them: an auth endpoint spelled another way is still not injected", () => {
+  const table = new RouteTable({ definitions: [catalog("x")], connections: [conn("x", "default", "oauth2"), conn("x", "v1", "oauth1")] });
+  for (const path of ["/2/../2/oauth2/token", "/2/oauth2/%74oken", "//2//oauth2/token", "/2/./oauth2/token/", "/2/OAuth2/Token", "/x/%2e%2e/2/oauth2/token?grant_type=x"]) {
+    assert.equal(table.match("api.x.com", 443, path), undefined, path);
+  }
+  // and the route is the one of the resolved path
+  assert.equal(table.match("api.x.com", 443, "/2/../1.1/statuses/update.json")?.authType, "oauth1");
+  assert.equal(table.match("api.x.com", 443, "/2/%2e%2e/2/users/me")?.authType, "oauth2");
+  assert.equal(resolvedPath("/a/b/../c/./d//e/"), "/a/c/d/e/");
+  assert.equal(resolvedPath("/a/%7euser/%2Fencoded-slash-stays"), "/a/~user/%2Fencoded-slash-stays");
+  assert.equal(resolvedPath("/../.."), "/");
 });
 
 test("a route whose kind has no connection falls back to the less specific one", () => {

@@ -6,6 +6,8 @@ import { once } from "node:events";
 import { existsSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { cliAsync } from "../helpers.js";
+import { startTlsPeer } from "../peers/tls-server.js";
 import { proxyFixture, SECRETS, seen, type ProxyFixture } from "./fixtures.js";
 
 let fx: ProxyFixture;
@@ -59,6 +61,25 @@ test("a redirect to another host never carries the token, even when the client r
   assert.equal(landing.host, "other.test");
   assert.equal(landing.headers.authorization, "Bearer authsome-proxy-managed");
   assert.equal(landing.clientCert, false);
+});
+
+test("upstream TLS is verified: a service whose certificate is not trusted, or names another host, gets nothing; the child gets 502 saying why", async () => {
+  const curl = 'curl -s -w " %{http_code}" -H "Authorization: Bearer $OPENAI_API_KEY" https://api.openai.com/v1/unverified';
+  // without --upstream-ca, the peer's own CA is not trusted
+  const untrusted = await cliAsync(["run", ...fx.resolveArgs, "--", "sh", "-c", curl], { home: fx.home });
+  assert.equal(untrusted.code, 0, untrusted.stderr);
+  assert.match(untrusted.stdout, /"upstream_certificate_untrusted".*the certificate of api\.openai\.com is not trusted \([A-Z_]+\).*--upstream-ca.* 502$/);
+  assert.equal(fx.peer.requests.filter((q) => q.path === "/v1/unverified").length, 0, "nothing reached the service");
+  // a trusted CA, but a certificate for another name
+  const elsewhere = await startTlsPeer({ hosts: ["elsewhere.test"] });
+  try {
+    const r = await cliAsync(["run", "--resolve", `api.openai.com:443:127.0.0.1:${elsewhere.port}`, "--upstream-ca", elsewhere.caFile, "--", "sh", "-c", curl], { home: fx.home });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /not trusted \(ERR_TLS_CERT_ALTNAME_INVALID\).* 502$/);
+    assert.equal(elsewhere.requests.length, 0, "nothing reached the impostor");
+  } finally {
+    await elsewhere.close();
+  }
 });
 
 test("no secret in the child's /proc/<pid>/environ; placeholders for the injected providers", async () => {

@@ -608,6 +608,31 @@ out(c.response())
   assertArrived("/raw-headers");
 });
 
+test("connections to the service are pooled: three client connections, one after another, share one upstream connection", async () => {
+  const pooled = await proxyFixture({}, fx.home);
+  try {
+    const out = await child<{ answers: Answer[] }>(
+      String.raw`
+answers = []
+for i in range(3):
+    c = Conn()
+    c.send(request("GET", f"/v1/wire/pooled-{i}"))
+    answers.append(c.response())
+    c.sock.close()
+out({"answers": answers})
+`,
+      pooled,
+    );
+    for (const [i, a] of out.answers.entries()) {
+      assertJsonAnswer(a, `/v1/wire/pooled-${i}`);
+      assertArrivedAt(pooled, `/v1/wire/pooled-${i}`);
+    }
+    assert.equal(pooled.peer.connections(), 1, "one upstream connection served all three");
+  } finally {
+    await pooled.peer.close();
+  }
+});
+
 test("after the service closes an idle upstream connection, the next requests still go through with the credential", async () => {
   const idle = await proxyFixture({ keepAliveTimeout: 300 });
   try {

@@ -9,7 +9,7 @@ import { audit } from "../../home/audit.js";
 import { expandBaseUrl } from "../../providers/validate.js";
 import type { ProviderDefinition } from "../../providers/schema.js";
 import { RunCa } from "../../proxy/ca.js";
-import { childEnv } from "../../proxy/child-env.js";
+import { bypassedHosts, childEnv } from "../../proxy/child-env.js";
 import { CredentialSource } from "../../proxy/inject.js";
 import { definitionRoutes, RouteTable, splitHostPort, type AvailableConnection } from "../../proxy/router.js";
 import { privateTempDir, runChild } from "../../proxy/runner.js";
@@ -147,6 +147,9 @@ export default async function runCommand(ctx: CommandContext, command: string[],
   }
 
   const routes = new RouteTable({ definitions: [...definitions.values()], connections, preferred, defaults }, (msg) => ctx.out.warn(msg));
+  for (const host of bypassedHosts(ctx.io.env, routes.hostNames)) {
+    ctx.out.warn(`NO_PROXY covers ${host}: the child's requests to it skip the proxy and carry only the placeholder (take it out of NO_PROXY to inject)`);
+  }
   const ca = new RunCa();
   const token = randomBytes(24).toString("hex");
   const credentials = new CredentialSource(ctx.connections, definitions, windowSeconds);
