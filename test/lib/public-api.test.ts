@@ -57,7 +57,7 @@ test("every error category is exported with the CLI's exit code", async () => {
     assert.equal(err.exitCode, code, Cls.name);
     assert.ok(err instanceof lib.AuthsomeError && err instanceof Error);
   }
-  assert.deepEqual(lib.ExitCode, { ok: 0, generic: 1, usage: 2, providerNotFound: 3, authFailed: 4, credentialMissing: 5, refreshFailed: 6, storeUnavailable: 7 });
+  assert.deepEqual(lib.ExitCode, { ok: 0, generic: 1, usage: 2, providerNotFound: 3, authFailed: 4, credentialMissing: 5, refreshFailed: 6, storeUnavailable: 7, cannotExecute: 126, commandNotFound: 127 });
   assert.ok(new lib.OAuthError("m", { endpoint: "e", error: "invalid_grant" }) instanceof lib.AuthenticationError);
   const a = new lib.Authsome({ home: emptyHome() });
   await assert.rejects(a.getProvider("no-such-provider"), (err: unknown) => err instanceof lib.ProviderNotFoundError && err.exitCode === 3 && err.code === "provider_not_found");
