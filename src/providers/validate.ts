@@ -3,8 +3,12 @@
 // all of them at once, one per line. Unknown fields are allowed and kept (the value itself is
 // returned, not a stripped copy), so definitions round-trip through `inspect`/`register`.
 
+import { fileURLToPath } from "node:url";
 import { ProviderDefinitionError } from "../errors.js";
 import type { FlowType, ProviderDefinition } from "./schema.js";
+
+/** The JSON schema of a definition, as installed with the package (for hints). */
+export const SCHEMA_FILE = fileURLToPath(new URL("../../schema/provider.schema.json", import.meta.url));
 
 export const PROVIDER_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 export const ENV_VAR_RE = /^[A-Z_][A-Z0-9_]*$/;
@@ -458,7 +462,7 @@ export function collectDefinitionProblems(value: unknown): DefinitionProblem[] {
 function fail(file: string, problems: readonly DefinitionProblem[]): never {
   const lines = problems.map((p) => `${file}: ${p.path}: ${p.message}`);
   throw new ProviderDefinitionError(lines.join("\n"), {
-    hint: `Fix the provider definition in ${file} (see schema/provider.schema.json) and try again.`,
+    hint: `Fix the provider definition in ${file} (see ${SCHEMA_FILE}) and try again.`,
   });
 }
 

@@ -113,6 +113,25 @@ test("unknown flags and misuse are usage errors (exit 2)", () => {
   assert.equal(json.stderr, "");
 });
 
+test("register, log and profile create say what is wrong in words, with a way forward", () => {
+  const home = fixtureHome();
+  const dir = tempDir();
+  const r = failsCleanly(home, ["register", dir], 2, /cannot read .*: it is a directory/);
+  assert.match(r.stderr, /hint: register takes a provider definition file/);
+  assert.doesNotMatch(r.stderr, /EISDIR/);
+  const invalid = join(dir, "invalid.json");
+  writeFileSync(invalid, JSON.stringify({ schema_version: 1, name: "bad", display_name: "Bad", auth_type: "magic", flow: "api_key" }));
+  const schema = /see (\/\S+\/schema\/provider\.schema\.json)\)/.exec(failsCleanly(home, ["register", invalid], 2, /auth_type/).stderr);
+  assert.ok(schema && existsSync(schema[1]!), "the hint names the schema file where it is installed");
+  for (const limit of ["1e2", "0x10", "-3", "0"]) failsCleanly(home, ["log", "-n", limit], 2, /--limit must be a positive whole number/);
+  assert.equal(cli(["log", "-n", "2"], { home }).code, 0);
+  assert.equal(cli(["profile", "create", "staging"], { home }).code, 0);
+  for (const name of ["staging", "Staging"]) {
+    const again = failsCleanly(home, ["profile", "create", name], 2, /profile "staging" already exists/);
+    assert.match(again.stderr, /--profile staging/);
+  }
+});
+
 test("an unknown record field survives a rewrite by this implementation", async () => {
   const home = fixtureHome();
   // write a future field through the store API, then rewrite the record with a login --force

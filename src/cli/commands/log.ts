@@ -4,8 +4,8 @@ import type { CommandContext } from "../context.js";
 import { table } from "../output.js";
 
 export default async function log(ctx: CommandContext, opts: { limit: string; provider?: string }): Promise<void> {
-  const limit = Number(opts.limit);
-  if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit must be a positive whole number, got "${opts.limit}"`);
+  const limit = /^\d+$/.test(opts.limit) ? Number(opts.limit) : 0;
+  if (limit < 1) throw new UsageError(`--limit must be a positive whole number, got "${opts.limit}"`, { hint: "for example: authsome log -n 20" });
   const entries = readAudit(ctx.home)
     .filter((e) => !opts.provider || e.provider === opts.provider)
     .slice(-limit);

@@ -15,6 +15,7 @@ import { definitionRoutes, RouteTable, splitHostPort, type AvailableConnection }
 import { privateTempDir, runChild } from "../../proxy/runner.js";
 import { startProxy } from "../../proxy/server.js";
 import type { CommandContext } from "../context.js";
+import { whyUnreadable } from "../file-errors.js";
 
 export interface RunOptions {
   provider?: string[];
@@ -62,9 +63,7 @@ function readCa(path: string): string[] {
   try {
     text = readFileSync(path, "utf8");
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : code === "EACCES" ? "permission denied" : (err as Error).message;
-    throw new UsageError(`cannot read the --upstream-ca file ${JSON.stringify(path)}: ${why}`);
+    throw new UsageError(`cannot read the --upstream-ca file ${JSON.stringify(path)}: ${whyUnreadable(err)}`);
   }
   const certs = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
   if (!certs) throw new UsageError(`the --upstream-ca file ${JSON.stringify(path)} holds no PEM certificate`);
