@@ -11,7 +11,7 @@ import type { ProviderDefinition } from "../../providers/schema.js";
 import { RunCa } from "../../proxy/ca.js";
 import { bypassedHosts, childEnv } from "../../proxy/child-env.js";
 import { CredentialSource } from "../../proxy/inject.js";
-import { definitionRoutes, RouteTable, splitHostPort, type AvailableConnection } from "../../proxy/router.js";
+import { definitionRoutes, RouteTable, type AvailableConnection } from "../../proxy/router.js";
 import { privateTempDir, runChild } from "../../proxy/runner.js";
 import { startProxy } from "../../proxy/server.js";
 import type { CommandContext } from "../context.js";
