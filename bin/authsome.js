@@ -1,4 +1,11 @@
 #!/usr/bin/env node
+// A reader that stops early (`authsome log | head -1`) closes the pipe. What is left to print has
+// nowhere to go: it is dropped, as git and gh do, and the command ends with its own exit code.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (err) => {
+    if (err.code !== "EPIPE") throw err;
+  });
+}
 // The everyday `get` takes a fast path that does not load the full command-line program.
 const argv = process.argv.slice(2);
 const io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env };

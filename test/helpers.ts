@@ -114,11 +114,16 @@ _, status = os.waitpid(pid, 0)
 print(json.dumps({"output": out.decode(errors="replace"), "code": os.waitstatus_to_exitcode(status)}))
 `;
 
-/** Runs the CLI on a pseudo-terminal, typing each step's text once its `after` text has been printed. */
-export function cliOnTerminal(args: string[], steps: Array<{ after: string; type: string }>, opts: CliOptions): { output: string; code: number } {
-  const r = spawnSync(SYSTEM_PYTHON, ["-c", PTY_DRIVER, JSON.stringify([process.execPath, CLI, ...args]), JSON.stringify(steps)], { env: cliEnv(opts), encoding: "utf8", timeout: 20_000 });
+/** Runs a program (argv[0] is its path) on a pseudo-terminal, typing each step's text once its `after` text has been printed. */
+export function onTerminal(argv: string[], steps: Array<{ after: string; type: string }>, opts: CliOptions): { output: string; code: number } {
+  const r = spawnSync(SYSTEM_PYTHON, ["-c", PTY_DRIVER, JSON.stringify(argv), JSON.stringify(steps)], { env: cliEnv(opts), encoding: "utf8", timeout: 20_000 });
   if (r.status !== 0) throw new Error(`the terminal driver failed: ${r.stderr}`);
   return JSON.parse(r.stdout) as { output: string; code: number };
+}
+
+/** Runs the CLI on a pseudo-terminal (see onTerminal). */
+export function cliOnTerminal(args: string[], steps: Array<{ after: string; type: string }>, opts: CliOptions): { output: string; code: number } {
+  return onTerminal([process.execPath, CLI, ...args], steps, opts);
 }
 
 /** A snapshot of every file under dir (path -> content hex digest and mode), to prove "nothing changed on disk". */

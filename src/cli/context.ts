@@ -1,9 +1,10 @@
+import { UsageError } from "../errors.js";
 import { configuredRefreshWindow } from "../home/config.js";
 import { Home } from "../home/home.js";
 import { Connections } from "../vault/connections.js";
 import { Vault } from "../vault/store.js";
 import { ProviderRegistry } from "../providers/registry.js";
-import { Output, colourEnabled, type Streams } from "./output.js";
+import { Output, streamColours, type Streams } from "./output.js";
 
 export interface GlobalOptions {
   json?: boolean;
@@ -34,15 +35,33 @@ export class CommandContext {
       {
         json: Boolean(globals.json),
         quiet: Boolean(globals.quiet),
-        color: colourEnabled(globals.color === false, io.env, io.stderr),
+        color: streamColours(globals.color === false, io.env, io),
       },
       io,
     );
   }
 
+  /**
+   * The profile to read and write. One chosen by --profile or AUTHSOME_PROFILE must exist; the
+   * default one need not yet (the first login makes it), so a fresh home reads as empty.
+   */
   get profile(): string {
-    this.cachedProfile ??= this.home.resolveProfile(this.globals.profile, this.io.env);
+    if (this.cachedProfile === undefined) {
+      const name = this.home.resolveProfile(this.globals.profile, this.io.env);
+      if (!this.home.profileExists(name) && name !== (this.home.config().default_profile || "default")) throw this.missingProfile(name);
+      this.cachedProfile = name;
+    }
     return this.cachedProfile;
+  }
+
+  private missingProfile(name: string): UsageError {
+    const existing = this.home.listProfiles();
+    const chosenBy = this.globals.profile ? "--profile" : "AUTHSOME_PROFILE";
+    const create = `create it with \`authsome profile create ${name}\``;
+    if (!existing.length) return new UsageError(`profile "${name}" does not exist (chosen with ${chosenBy}); no profiles yet`, { hint: create });
+    return new UsageError(`profile "${name}" does not exist (chosen with ${chosenBy}); your profiles: ${existing.join(", ")}`, {
+      hint: `${create}, or choose an existing one with ${chosenBy}`,
+    });
   }
 
   get connections(): Connections {

@@ -1,7 +1,7 @@
 import { Command, CommanderError, Option } from "commander";
-import { ExitCode } from "../errors.js";
+import { ExitCode, UsageError } from "../errors.js";
 import { CommandContext, type GlobalOptions, type Io } from "./context.js";
-import { Output } from "./output.js";
+import { Output, streamColours } from "./output.js";
 import { GET_OPTIONS, GLOBAL_OPTIONS, type OptionSpec } from "./spec.js";
 
 // The program. Command modules are imported only when their command runs, so the
@@ -19,13 +19,47 @@ function withOptions(cmd: Command, specs: OptionSpec[]): Command {
 
 const globalOptions = (cmd: Command) => withOptions(cmd, GLOBAL_OPTIONS);
 
+/**
+ * The options of a command and its parents. Every level declares the global options, and
+ * commander's optsWithGlobals() lets a parent's default (--no-color's implicit true) overwrite
+ * what was typed after the subcommand; here a value given anywhere wins over a default.
+ */
+function optionsOf(cmd: Command): Record<string, unknown> {
+  const options: Record<string, unknown> = {};
+  const chain: Command[] = [];
+  for (let c: Command | null = cmd; c; c = c.parent) chain.unshift(c);
+  for (const c of chain) {
+    for (const [key, value] of Object.entries(c.opts())) {
+      if (!(key in options) || c.getOptionValueSource(key) !== "default") options[key] = value;
+    }
+  }
+  return options;
+}
+
+const commandPath = (cmd: Command): string => (cmd.parent ? `${commandPath(cmd.parent)} ${cmd.name()}` : cmd.name());
+
+/** A parse failure as every other error: commander's message, and the failing command's help as the hint. */
+function usageError(err: CommanderError, failed: Command): UsageError {
+  const path = commandPath(failed);
+  // "commander.help": a command that groups others was given none of them (its help is on stderr)
+  const message = err.code === "commander.help" ? `\`${path}\` needs a command` : err.message.replace(/^error: /, "").replace(/\n/g, " ");
+  return new UsageError(message, { hint: `run \`${path} --help\`` });
+}
+
+/** The Output for an error before any command ran: the flags are read from argv (up to `--`, after which words are `run`'s child's). */
+function outputBeforeParse(argv: string[], io: Io): Output {
+  const own = argv.includes("--") ? argv.slice(0, argv.indexOf("--")) : argv;
+  return new Output({ json: own.includes("--json"), quiet: false, color: streamColours(own.includes("--no-color"), io.env, io) }, io);
+}
+
 export async function run(argv: string[], io: Io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
   let exitCode: number = ExitCode.ok;
   let ctx: CommandContext | undefined;
+  let failed: Command | undefined; // the (sub)command whose arguments did not parse
 
   const action = (load: Loader) =>
     async function (this: Command, ...args: unknown[]) {
-      const opts = this.optsWithGlobals() as GlobalOptions;
+      const opts = optionsOf(this) as GlobalOptions;
       ctx = new CommandContext(io, opts);
       const handler = (await load()).default;
       // commander passes (positional..., options, command): hand the handler positionals and options
@@ -33,21 +67,27 @@ export async function run(argv: string[], io: Io = { stdin: process.stdin, stdou
       if (typeof code === "number") exitCode = code;
     };
 
-  const program = globalOptions(new Command("authsome"))
-    .description("The local credential layer for AI agents: log in once, let agents use credentials without holding them.")
-    .version(VERSION, "-V, --version")
-    .showHelpAfterError("(run `authsome --help` for usage)")
-    .configureOutput({
-      writeOut: (s) => io.stdout.write(s),
-      writeErr: (s) => io.stderr.write(s),
-    })
-    .exitOverride();
+  // commander's error messages are reported in the catch below (plain or --json), so here it only
+  // notes which command failed; what it writes to stderr itself is the help of a command that
+  // groups others and was given none, also a failure of that command
+  const parsesQuietly = (cmd: Command) =>
+    cmd
+      .configureOutput({
+        writeOut: (s) => io.stdout.write(s),
+        writeErr: (s) => {
+          failed = cmd;
+          io.stderr.write(s);
+        },
+        outputError: () => void (failed = cmd),
+      })
+      .exitOverride();
 
-  const command = (name: string, description: string) => {
-    const cmd = globalOptions(program.command(name).description(description)).exitOverride();
-    cmd.configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
-    return cmd;
-  };
+  const program = parsesQuietly(globalOptions(new Command("authsome")))
+    .description("The local credential layer for AI agents: log in once, let agents use credentials without holding them.")
+    .version(VERSION, "-V, --version");
+
+  const subcommand = (parent: Command, name: string, description: string) => parsesQuietly(globalOptions(parent.command(name).description(description)));
+  const command = (name: string, description: string) => subcommand(program, name, description);
 
   command("list", "list providers, where each comes from, and their connections")
     .option("--connected", "only providers with connections")
@@ -125,23 +165,24 @@ export async function run(argv: string[], io: Io = { stdin: process.stdin, stdou
     .action(action(() => import("./commands/run.js")));
 
   const profile = command("profile", "list, create and select profiles");
-  globalOptions(profile.command("list").description("list profiles")).exitOverride().action(action(() => import("./commands/profile-list.js")));
-  globalOptions(profile.command("create").description("create a profile").argument("<name>").option("--description <text>", "what the profile is for"))
-    .exitOverride()
+  subcommand(profile, "list", "list profiles").action(action(() => import("./commands/profile-list.js")));
+  subcommand(profile, "create", "create a profile")
+    .argument("<name>")
+    .option("--description <text>", "what the profile is for")
     .action(action(() => import("./commands/profile-create.js")));
-  globalOptions(profile.command("use").description("make a profile the default").argument("<name>"))
-    .exitOverride()
+  subcommand(profile, "use", "make a profile the default")
+    .argument("<name>")
     .action(action(() => import("./commands/profile-use.js")));
 
   try {
     await program.parseAsync(argv, { from: "user" });
   } catch (err) {
-    if (err instanceof CommanderError) {
-      // help and version end with code 0; every other parse failure is a usage error
-      exitCode = err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    if (err instanceof CommanderError && err.exitCode === 0) {
+      exitCode = ExitCode.ok; // help and version
     } else {
-      const out = ctx?.out ?? new Output({ json: argv.includes("--json"), quiet: false, color: false }, io);
-      exitCode = out.error(err);
+      // every other commander failure is a usage error
+      const out = ctx?.out ?? outputBeforeParse(argv, io);
+      exitCode = out.error(err instanceof CommanderError ? usageError(err, failed ?? program) : err);
     }
   } finally {
     ctx?.close();

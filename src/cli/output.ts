@@ -1,12 +1,13 @@
 import { AuthsomeError, ExitCode } from "../errors.js";
 
 // How the CLI talks: results on stdout (one JSON document with --json), everything else on stderr.
-// Colour only on a terminal, never with --no-color or NO_COLOR.
+// Colour only where that very stream is a terminal, never with --no-color or NO_COLOR.
 
 export interface OutputOptions {
   json: boolean;
   quiet: boolean;
-  color: boolean;
+  /** Colour per stream: `list > file` on a terminal colours stderr but not the file. */
+  color: { stdout: boolean; stderr: boolean };
 }
 
 export interface Streams {
@@ -16,6 +17,11 @@ export interface Streams {
 
 const codes = { red: 31, green: 32, yellow: 33, cyan: 36, dim: 2, bold: 1 } as const;
 export type Colour = keyof typeof codes;
+
+const SGR = /\x1b\[[0-9;]*m/g;
+
+/** Text as a terminal shows it: without colour sequences. */
+export const stripColour = (text: string): string => text.replace(SGR, "");
 
 export class Output {
   constructor(
@@ -27,8 +33,9 @@ export class Output {
     return this.options.json;
   }
 
+  /** Painted text may end up on either stream; the one without colour gets it unpainted (see human). */
   paint(text: string, colour: Colour): string {
-    return this.options.color ? `\x1b[${codes[colour]}m${text}\x1b[0m` : text;
+    return this.options.color.stdout || this.options.color.stderr ? `\x1b[${codes[colour]}m${text}\x1b[0m` : text;
   }
 
   /** The command's result: JSON with --json, otherwise the human rendering. */
@@ -39,7 +46,7 @@ export class Output {
     }
     const text = human();
     const lines = Array.isArray(text) ? text : [text];
-    if (lines.length) this.streams.stdout.write(lines.join("\n") + "\n");
+    if (lines.length) this.human("stdout", lines.join("\n") + "\n");
   }
 
   /** Raw text on stdout (export, inspect, --field): exactly what was asked for. */
@@ -49,7 +56,7 @@ export class Output {
 
   /** Progress and confirmations on stderr; silent with --quiet or --json. */
   info(message: string): void {
-    if (!this.options.quiet && !this.options.json) this.streams.stderr.write(message + "\n");
+    if (!this.options.quiet && !this.options.json) this.human("stderr", message + "\n");
   }
 
   success(message: string): void {
@@ -57,7 +64,7 @@ export class Output {
   }
 
   warn(message: string): void {
-    if (!this.options.quiet) this.streams.stderr.write(this.paint(`warning: ${message}`, "yellow") + "\n");
+    if (!this.options.quiet) this.human("stderr", this.paint(`warning: ${message}`, "yellow") + "\n");
   }
 
   /** Reports a failure and returns its exit code. With --json the error is the stdout document. */
@@ -70,22 +77,33 @@ export class Output {
       const body = { error: { code: known ? err.code : "internal", message, ...(hint ? { hint } : {}), exit_code: exitCode } };
       this.streams.stdout.write(JSON.stringify(body, null, 2) + "\n");
     } else {
-      this.streams.stderr.write(this.paint(`error: ${message}`, "red") + "\n");
-      if (hint) this.streams.stderr.write(`hint: ${hint}\n`);
+      this.human("stderr", this.paint(`error: ${message}`, "red") + "\n" + (hint ? `hint: ${hint}\n` : ""));
     }
     return exitCode;
   }
+
+  /** Human text; a stream without colour gets none (painted here or carried in by data). */
+  private human(stream: keyof Streams, text: string): void {
+    this.streams[stream].write(this.options.color[stream] ? text : stripColour(text));
+  }
 }
 
-/** Left-aligned columns, as `gh` prints lists. */
+/** Left-aligned columns, as `gh` prints lists; a cell's width is what the terminal shows. */
 export function table(header: string[], rows: string[][]): string[] {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join("  ").trimEnd();
+  const width = (cell: string | undefined) => stripColour(cell ?? "").length;
+  const widths = header.map((h, i) => Math.max(width(h), ...rows.map((r) => width(r[i]))));
+  const pad = (cell: string, i: number) => cell + " ".repeat(widths[i]! - width(cell));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : pad(c, i))).join("  ").trimEnd();
   return [line(header), ...rows.map(line)];
 }
 
-export function colourEnabled(flagNoColor: boolean, env: NodeJS.ProcessEnv, stream: { isTTY?: boolean }): boolean {
+function colourEnabled(flagNoColor: boolean, env: NodeJS.ProcessEnv, stream: { isTTY?: boolean }): boolean {
   if (flagNoColor || (env.NO_COLOR !== undefined && env.NO_COLOR !== "")) return false;
   if (env.FORCE_COLOR && env.FORCE_COLOR !== "0") return true;
   return Boolean(stream.isTTY);
+}
+
+/** Each stream's colour, decided by its own terminal. */
+export function streamColours(flagNoColor: boolean, env: NodeJS.ProcessEnv, streams: Streams): OutputOptions["color"] {
+  return { stdout: colourEnabled(flagNoColor, env, streams.stdout), stderr: colourEnabled(flagNoColor, env, streams.stderr) };
 }
