@@ -1,9 +1,10 @@
-import { appendFileSync, existsSync, readFileSync } from "node:fs";
-import { PRIVATE_FILE, ensurePrivateDir } from "./files.js";
+import { appendFileSync, readFileSync } from "node:fs";
+import { PRIVATE_FILE, ensurePrivateDir, fileError } from "./files.js";
 import type { Home } from "./home.js";
 
 // The audit log: one JSON object per line, for logins, logouts, secret reads, exports and runs.
-// Callers pass names and facts only; never a secret value.
+// Callers pass names and facts only; never a secret value. Callers audit before they hand anything
+// out, so an entry that cannot be written fails the command: no secret read goes unrecorded.
 
 export type AuditEvent =
   | "login"
@@ -26,15 +27,27 @@ export interface AuditEntry {
 
 export function audit(home: Home, event: AuditEvent, fields: Record<string, unknown> = {}): void {
   const entry: AuditEntry = { timestamp: new Date().toISOString(), event, ...fields };
+  home.checkRoot();
   ensurePrivateDir(home.root);
-  appendFileSync(home.paths.audit, JSON.stringify(entry) + "\n", { mode: PRIVATE_FILE });
+  try {
+    appendFileSync(home.paths.audit, JSON.stringify(entry) + "\n", { mode: PRIVATE_FILE });
+  } catch (err) {
+    throw fileError(err, "write", home.paths.audit, `the ${event} event to the audit log`);
+  }
 }
 
 /** Entries oldest first; lines that are not JSON objects are skipped. */
 export function readAudit(home: Home): AuditEntry[] {
-  if (!existsSync(home.paths.audit)) return [];
+  home.checkRoot();
+  let text: string;
+  try {
+    text = readFileSync(home.paths.audit, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw fileError(err, "read", home.paths.audit, "the audit log");
+  }
   const entries: AuditEntry[] = [];
-  for (const line of readFileSync(home.paths.audit, "utf8").split("\n")) {
+  for (const line of text.split("\n")) {
     if (!line.trim()) continue;
     try {
       const parsed = JSON.parse(line) as unknown;

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { StoreUnavailableError } from "../errors.js";
-import { writeJsonAtomic } from "./files.js";
+import { fileError, writeJsonAtomic } from "./files.js";
 
 export type EncryptionMode = "local_key" | "keyring";
 
@@ -24,7 +24,7 @@ export function readConfig(path: string): HomeConfig {
     text = readFileSync(path, "utf8");
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return structuredClone(DEFAULT_CONFIG);
-    throw new StoreUnavailableError(`cannot read ${path}: ${(err as Error).message}`);
+    throw fileError(err, "read", path);
   }
   let parsed: unknown;
   try {
@@ -35,7 +35,9 @@ export function readConfig(path: string): HomeConfig {
     });
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new StoreUnavailableError(`${path} must hold a JSON object`);
+    throw new StoreUnavailableError(`${path} must hold a JSON object`, {
+      hint: `fix or remove ${path} (a default one is written on the next change)`,
+    });
   }
   return { ...structuredClone(DEFAULT_CONFIG), ...(parsed as Partial<HomeConfig>) } as HomeConfig;
 }

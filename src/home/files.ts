@@ -1,14 +1,80 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync, chmodSync } from "node:fs";
+import { accessSync, chmodSync, closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { dirname, basename, join } from "node:path";
 import { randomBytes } from "node:crypto";
+import { StoreUnavailableError } from "../errors.js";
 
 export const PRIVATE_DIR = 0o700;
 export const PRIVATE_FILE = 0o600;
 
-/** Creates a directory (and parents) readable only by the owner. */
+/** The path itself, or its nearest ancestor that can be seen: where a failure actually lies. */
+export function nearestExisting(path: string): string {
+  let p = path;
+  while (!existsSync(p) && dirname(p) !== p) p = dirname(p);
+  return p;
+}
+
+const ownedByOther = (uid: number) => process.getuid !== undefined && process.getuid() !== 0 && uid !== process.getuid();
+
+/**
+ * A failed read or write of a file under the home, as an error that says why in words (a file in
+ * the way, another user's directory, a read-only file) and what to do, instead of an errno code.
+ */
+export function fileError(err: unknown, action: "read" | "write" | "create", path: string, label = ""): StoreUnavailableError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const subject = nearestExisting((err as NodeJS.ErrnoException).path ?? path);
+  const name = subject === path ? "it" : subject;
+  const message = (reason: string) => `cannot ${action} ${label ? `${label} ` : ""}${path}: ${reason}`;
+  const options = (hint: string | undefined) => ({ hint, cause: err });
+  const st = existsSync(subject) ? statSync(subject) : undefined;
+  if (st && !st.isDirectory() && (code === "ENOTDIR" || code === "EEXIST")) {
+    return new StoreUnavailableError(message(`${subject} is a file, not a directory`), options(`move the file ${subject} aside, or remove it`));
+  }
+  if (st?.isDirectory() && code === "EISDIR") {
+    return new StoreUnavailableError(message(`${name} is a directory, not a file`), options(`move the directory ${subject} aside`));
+  }
+  if (st && (code === "EACCES" || code === "EPERM")) {
+    if (ownedByOther(st.uid)) {
+      return new StoreUnavailableError(
+        message(`${name} belongs to another user (uid ${st.uid})`),
+        options(`fix the ownership of ${subject} (chown it to yourself), or point AUTHSOME_HOME at a home of your own`),
+      );
+    }
+    const mode = (st.mode & 0o777).toString(8);
+    return new StoreUnavailableError(
+      message(`${name} is ${action === "read" ? "not readable" : "read-only"} for you (mode ${mode})`),
+      options(`give yourself access: chmod u+rw${st.isDirectory() ? "x" : ""} ${subject}`),
+    );
+  }
+  if (code === "EROFS") return new StoreUnavailableError(message(`${name} is on a read-only file system`), options("point AUTHSOME_HOME at a writable location"));
+  if (code === "ENOSPC") return new StoreUnavailableError(message("no space left on the device"), options("free some space and try again"));
+  return new StoreUnavailableError(message((err as Error).message), options(undefined));
+}
+
+/** Fails with a fileError when this process cannot write path (a file, or a directory to create files in). */
+export function assertWritable(path: string, label = ""): void {
+  try {
+    accessSync(path, constants.W_OK);
+  } catch (err) {
+    throw fileError(err, "write", path, label);
+  }
+}
+
+/**
+ * Creates a directory (and parents) readable only by the owner. One that exists already loses
+ * group and other access if it is ours (its owner bits are the owner's choice); another user's
+ * directory is theirs to fix (doctor reports it).
+ */
 export function ensurePrivateDir(path: string): void {
-  mkdirSync(path, { recursive: true, mode: PRIVATE_DIR });
-  chmodSync(path, PRIVATE_DIR);
+  try {
+    if (mkdirSync(path, { recursive: true, mode: PRIVATE_DIR }) !== undefined) {
+      chmodSync(path, PRIVATE_DIR); // the umask may have narrowed it
+      return;
+    }
+    const st = statSync(path);
+    if (st.mode & 0o077 && st.uid === process.getuid?.()) chmodSync(path, st.mode & 0o700);
+  } catch (err) {
+    throw fileError(err, "create", path, "the directory");
+  }
 }
 
 /**
@@ -18,21 +84,20 @@ export function ensurePrivateDir(path: string): void {
 export function writeFileAtomic(path: string, data: string | Uint8Array, mode = PRIVATE_FILE): void {
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
-  const fd = openSync(tmp, "wx", mode);
+  let made = false;
   try {
-    writeSync(fd, typeof data === "string" ? Buffer.from(data) : data);
-    fsyncSync(fd);
-  } catch (err) {
-    closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-  closeSync(fd);
-  try {
+    const fd = openSync(tmp, "wx", mode);
+    made = true;
+    try {
+      writeSync(fd, typeof data === "string" ? Buffer.from(data) : data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(tmp, path);
   } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
+    if (made) rmSync(tmp, { force: true });
+    throw fileError(err, "write", path);
   }
   try {
     const dfd = openSync(dir, "r");

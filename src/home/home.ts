@@ -1,14 +1,16 @@
-import { existsSync, readdirSync, writeFileSync } from "node:fs";
-import { UsageError } from "../errors.js";
+import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import { StoreUnavailableError, UsageError } from "../errors.js";
 import { DEFAULT_CONFIG, readConfig, writeConfig, type HomeConfig } from "./config.js";
-import { ensurePrivateDir, writeFileAtomic, writeJsonAtomic, PRIVATE_FILE } from "./files.js";
-import { assertName } from "./names.js";
+import { assertWritable, ensurePrivateDir, fileError, nearestExisting, writeFileAtomic, writeJsonAtomic, PRIVATE_FILE } from "./files.js";
+import { assertName, isValidName, NAME_RULE } from "./names.js";
 import { homePaths, resolveHomeDir, type HomePaths } from "./paths.js";
 
 /** One AUTHSOME_HOME: its files, config and profiles. Reading never creates anything. */
 export class Home {
   readonly paths: HomePaths;
   private cachedConfig: HomeConfig | undefined;
+  private rootChecked = false;
 
   constructor(readonly root: string = resolveHomeDir()) {
     this.paths = homePaths(root);
@@ -18,7 +20,30 @@ export class Home {
     return existsSync(this.root);
   }
 
+  /**
+   * Fails clearly when the home cannot be one: a file, or a path inside a file. A home that is
+   * not there yet is fine (the first write makes it).
+   */
+  checkRoot(): void {
+    if (this.rootChecked) return;
+    let file: string | undefined;
+    try {
+      if (!statSync(this.root).isDirectory()) file = this.root;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOTDIR") file = nearestExisting(dirname(this.root));
+      else if (code !== "ENOENT") throw fileError(err, "read", this.root, "the home");
+    }
+    if (file !== undefined) {
+      throw new StoreUnavailableError(`the home ${this.root} is not a directory${file === this.root ? "" : ` (${file} is a file)`}`, {
+        hint: `point AUTHSOME_HOME at a directory (or at a path where one can be made), or move the file ${file} aside`,
+      });
+    }
+    this.rootChecked = true;
+  }
+
   config(): HomeConfig {
+    this.checkRoot();
     this.cachedConfig ??= readConfig(this.paths.config);
     return this.cachedConfig;
   }
@@ -31,29 +56,62 @@ export class Home {
 
   /** Creates the home layout as the Python implementation would, all private. Idempotent. */
   ensure(): void {
+    this.checkRoot();
     ensurePrivateDir(this.root);
     ensurePrivateDir(this.paths.profiles);
     if (!existsSync(this.paths.version)) writeFileAtomic(this.paths.version, "2\n");
     if (!existsSync(this.paths.config)) writeConfig(this.paths.config, structuredClone(DEFAULT_CONFIG));
-    this.ensureProfile(this.config().default_profile || "default", "Default local profile");
+    // a bad default_profile is reported where a profile is chosen; making the layout does not need it,
+    // and `profile use` (which fixes it) calls this
+    const name = this.configuredDefault();
+    if (isValidName(name)) this.ensureProfile(name, "Default local profile");
   }
 
-  /** The profile to use: --profile, else AUTHSOME_PROFILE, else config.default_profile. */
+  /** The profile to use: --profile, else AUTHSOME_PROFILE, else config.default_profile. A bad name says where it came from. */
   resolveProfile(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
-    const name = flag || env.AUTHSOME_PROFILE || this.config().default_profile || "default";
-    return assertName("profile", name);
+    this.checkRoot();
+    if (flag) return assertName("profile", flag);
+    const fromEnv = env.AUTHSOME_PROFILE;
+    if (fromEnv) {
+      if (isValidName(fromEnv)) return fromEnv;
+      throw new UsageError(`invalid profile name ${JSON.stringify(fromEnv)} in AUTHSOME_PROFILE: ${NAME_RULE}`, {
+        hint: `set AUTHSOME_PROFILE to a valid profile name, or unset it (${this.profileChoices()})`,
+      });
+    }
+    const name = this.configuredDefault();
+    if (isValidName(name)) return name;
+    throw new StoreUnavailableError(`"default_profile" in ${this.paths.config} is ${JSON.stringify(name)}, which is not a valid profile name: ${NAME_RULE}`, {
+      hint: `choose the default with \`authsome profile use NAME\`, or fix "default_profile" in ${this.paths.config} (${this.profileChoices()})`,
+    });
+  }
+
+  /** The profiles, for a hint: `profile list` cannot show them while the profile in effect is invalid. */
+  private profileChoices(): string {
+    const profiles = this.listProfiles();
+    return profiles.length ? `your profiles: ${profiles.join(", ")}` : "no profiles yet";
+  }
+
+  /** config.json's default_profile as written (any JSON value); "default" when unset or empty. */
+  private configuredDefault(): unknown {
+    return this.config().default_profile || "default";
   }
 
   profileExists(name: string): boolean {
+    this.checkRoot();
     return existsSync(this.paths.profile(name));
   }
 
   listProfiles(): string[] {
+    this.checkRoot();
     if (!existsSync(this.paths.profiles)) return [];
-    return readdirSync(this.paths.profiles, { withFileTypes: true })
-      .filter((d) => d.isDirectory())
-      .map((d) => d.name)
-      .sort();
+    try {
+      return readdirSync(this.paths.profiles, { withFileTypes: true })
+        .filter((d) => d.isDirectory())
+        .map((d) => d.name)
+        .sort();
+    } catch (err) {
+      throw fileError(err, "read", this.paths.profiles, "the profiles directory");
+    }
   }
 
   /** Creates profiles/<name> with metadata.json and the lock file, if missing. */
@@ -65,14 +123,30 @@ export class Home {
       const now = new Date().toISOString();
       writeJsonAtomic(this.paths.profileMetadata(name), { name, created_at: now, updated_at: now, description });
     }
-    if (!existsSync(this.paths.lock(name))) writeFileSync(this.paths.lock(name), "", { mode: PRIVATE_FILE, flag: "a" });
+    const lock = this.paths.lock(name);
+    if (!existsSync(lock)) {
+      try {
+        writeFileSync(lock, "", { mode: PRIVATE_FILE, flag: "a" });
+      } catch (err) {
+        throw fileError(err, "create", lock, "the lock file");
+      }
+    }
   }
 
-  /** Makes sure a write to this profile has somewhere to go. */
+  /**
+   * Makes sure a write to this profile has somewhere to go: the profile exists, and its lock file,
+   * directory and store can be written (a read-only store is named here, before any work is done).
+   */
   prepareProfileForWrite(name: string): void {
     this.ensure();
     if (!this.profileExists(name)) {
       throw new UsageError(`profile "${name}" does not exist`, { hint: `create it with \`authsome profile create ${name}\`` });
     }
+    const needed: Array<[string, string]> = [
+      [this.paths.store(name), "the store"],
+      [this.paths.profile(name), "the profile directory"],
+      [this.paths.lock(name), "the lock file"],
+    ];
+    for (const [path, label] of needed) if (existsSync(path)) assertWritable(path, label);
   }
 }

@@ -1,9 +1,9 @@
 import type Database from "better-sqlite3";
-import { closeSync, existsSync, openSync } from "node:fs";
+import { accessSync, closeSync, constants, existsSync, openSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { StoreUnavailableError } from "../errors.js";
-import { ensurePrivateDir, PRIVATE_FILE } from "../home/files.js";
+import { assertWritable, ensurePrivateDir, fileError, PRIVATE_FILE } from "../home/files.js";
 
 // Loaded with require: importing a CommonJS package from ESM costs a parse of its source on every start.
 const SQLite = createRequire(import.meta.url)("better-sqlite3") as typeof Database;
@@ -15,46 +15,127 @@ export interface KvRow {
   value: string;
 }
 
+type SqliteFailure = Error & { code?: string };
+
+const isWritable = (path: string) => {
+  try {
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 export class KvStore {
   private db: Database.Database | undefined;
+  /** What the open connection may do: read in place, read an in-memory copy, or write. */
+  private access: "read" | "copy" | "write" = "read";
+  private hasTable = false;
 
   constructor(readonly path: string) {}
 
-  get exists(): boolean {
-    return this.db !== undefined || existsSync(this.path);
+  private unavailable(err: unknown, action: string): StoreUnavailableError {
+    const code = (err as SqliteFailure).code ?? "";
+    const hint =
+      code === "SQLITE_NOTADB" || code === "SQLITE_CORRUPT"
+        ? `${this.path} is not a readable SQLite database; restore it from a backup, or move it aside to start an empty store`
+        : "check that the file and its directory are yours and writable, and that the disk has room";
+    return new StoreUnavailableError(`cannot ${action} the store ${this.path}: ${(err as Error).message}`, { hint, cause: err });
   }
 
-  private open(create: boolean): Database.Database | undefined {
-    if (this.db) return this.db;
+  /**
+   * The database for reads, or undefined while nothing is stored (no file, or no kv table yet).
+   * Reading writes nothing: no schema, no journal mode. A store we cannot write (a read-only file,
+   * another user's home) is read from a copy, since SQLite would leave -wal and -shm files beside it.
+   */
+  private forRead(): Database.Database | undefined {
+    if (!this.db) {
+      if (!existsSync(this.path)) return undefined;
+      this.db = (isWritable(this.path) && this.openInPlace()) || this.openCopy();
+    }
+    this.hasTable ||= this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'kv'").get() !== undefined;
+    return this.hasTable ? this.db : undefined;
+  }
+
+  /** The file opened where it is; undefined when SQLite cannot share it (no -shm file can be made beside it). */
+  private openInPlace(): Database.Database | undefined {
+    let db: Database.Database | undefined;
+    try {
+      db = new SQLite(this.path, { fileMustExist: true });
+      db.pragma("busy_timeout = 10000");
+      db.prepare("SELECT 1 FROM sqlite_master LIMIT 1").get(); // the first read is where a read-only directory shows
+      this.access = "read";
+      return db;
+    } catch (err) {
+      db?.close();
+      if ((err as SqliteFailure).code === "SQLITE_READONLY_DIRECTORY" || (err as SqliteFailure).code === "SQLITE_CANTOPEN") return undefined;
+      throw this.unavailable(err, "open");
+    }
+  }
+
+  /**
+   * The store read into memory, for one that cannot be opened in place without writing. The copy
+   * holds every record only when no write waits in the -wal file, so then it is refused.
+   */
+  private openCopy(): Database.Database {
+    const wal = `${this.path}-wal`;
+    if (existsSync(wal) && statSync(wal).size > 0) {
+      throw new StoreUnavailableError(`cannot read the store ${this.path}: it is not writable for you, and ${wal} holds writes not yet merged into it`, {
+        hint: `run authsome once as the owner of ${dirname(this.path)} (which merges them), or make the store and its directory writable for you`,
+      });
+    }
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(this.path);
+    } catch (err) {
+      throw fileError(err, "read", this.path, "the store");
+    }
+    bytes[18] = bytes[19] = 1; // header: rollback journal instead of WAL, which an in-memory database cannot use
+    try {
+      const db = new SQLite(bytes, { readonly: true });
+      this.access = "copy";
+      return db;
+    } catch (err) {
+      throw this.unavailable(err, "read");
+    }
+  }
+
+  /** The database for writes: created private if missing, in WAL mode, with the kv table. */
+  private forWrite(): Database.Database {
+    if (this.db && this.access === "write") return this.db;
+    if (this.access === "copy") this.close();
     if (!existsSync(this.path)) {
-      if (!create) return undefined;
       ensurePrivateDir(dirname(this.path));
       // SQLite gives its -wal and -shm files the database file's mode, so create it private first.
-      closeSync(openSync(this.path, "a", PRIVATE_FILE));
+      try {
+        closeSync(openSync(this.path, "a", PRIVATE_FILE));
+      } catch (err) {
+        throw fileError(err, "create", this.path, "the store");
+      }
     }
+    assertWritable(this.path, "the store");
     try {
-      const db = new SQLite(this.path);
+      const db = this.db ?? new SQLite(this.path, { fileMustExist: true });
+      this.db = db;
       db.pragma("busy_timeout = 10000");
       db.pragma("journal_mode = WAL");
       db.exec("CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
-      this.db = db;
+      this.access = "write";
+      this.hasTable = true;
       return db;
     } catch (err) {
-      throw new StoreUnavailableError(`cannot open the store ${this.path}: ${(err as Error).message}`, {
-        hint: "check that the file is a SQLite database and that you own it",
-        cause: err,
-      });
+      throw this.unavailable(err, "write");
     }
   }
 
   get(key: string): string | undefined {
-    const row = this.open(false)?.prepare("SELECT value FROM kv WHERE key = ?").get(key) as KvRow | undefined;
+    const row = this.forRead()?.prepare("SELECT value FROM kv WHERE key = ?").get(key) as KvRow | undefined;
     return row?.value;
   }
 
   /** Rows whose key starts with prefix, in key order. */
   list(prefix: string): KvRow[] {
-    const db = this.open(false);
+    const db = this.forRead();
     if (!db) return [];
     const escaped = prefix.replace(/[\\%_]/g, (c) => `\\${c}`);
     return db.prepare("SELECT key, value FROM kv WHERE key LIKE ? ESCAPE '\\' ORDER BY key").all(`${escaped}%`) as KvRow[];
@@ -62,24 +143,30 @@ export class KvStore {
 
   /** True when any row exists (used to decide whether a master key may be created). */
   hasAny(): boolean {
-    return this.open(false)?.prepare("SELECT 1 FROM kv LIMIT 1").get() !== undefined;
+    return this.forRead()?.prepare("SELECT 1 FROM kv LIMIT 1").get() !== undefined;
   }
 
   /** Applies puts (value) and deletes (undefined) in one transaction. */
   write(changes: ReadonlyArray<readonly [string, string | undefined]>): void {
-    const db = this.open(true)!;
+    const db = this.forWrite();
     const put = db.prepare("INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
     const del = db.prepare("DELETE FROM kv WHERE key = ?");
-    db.transaction(() => {
-      for (const [key, value] of changes) {
-        if (value === undefined) del.run(key);
-        else put.run(key, value);
-      }
-    })();
+    try {
+      db.transaction(() => {
+        for (const [key, value] of changes) {
+          if (value === undefined) del.run(key);
+          else put.run(key, value);
+        }
+      })();
+    } catch (err) {
+      throw this.unavailable(err, "write");
+    }
   }
 
   close(): void {
     this.db?.close();
     this.db = undefined;
+    this.access = "read";
+    this.hasTable = false;
   }
 }
