@@ -4,6 +4,7 @@ import { expandBaseUrl } from "../providers/validate.js";
 import type { Connections } from "../vault/connections.js";
 import type { ClientRecord } from "../vault/records.js";
 import type { OAuthClient } from "./token-client.js";
+import { loginCommand } from "./credentials.js";
 
 export interface StoredOAuthClient {
   client: OAuthClient;
@@ -19,7 +20,7 @@ export async function oauthClientFor(connections: Connections, definition: Provi
   const record = await connections.client(definition.name);
   if (!record?.client_id) {
     throw new CredentialMissingError(`no OAuth client credentials are stored for "${definition.name}"`, {
-      hint: `run \`authsome login ${definition.name} --force\` to enter them`,
+      hint: `run \`${loginCommand(definition.name, "default", connections.profile)} --force\` to enter them`,
     });
   }
   const secret = record.client_secret?.trim() || null;

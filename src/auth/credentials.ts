@@ -1,12 +1,44 @@
 import { CredentialMissingError } from "../errors.js";
+import { assertName } from "../home/names.js";
 import type { ProviderDefinition } from "../providers/schema.js";
 import type { Connections } from "../vault/connections.js";
 import type { ConnectionRecord } from "../vault/records.js";
 import { DEFAULT_REFRESH_WINDOW_SECONDS, isExpired } from "./expiry.js";
 
-/** The command that logs a connection in again (the default connection needs no --connection). */
-export function loginCommand(provider: string, connection: string): string {
-  return `authsome login ${provider}${connection === "default" ? "" : ` --connection ${connection}`}`;
+const profileFlag = (profile: string) => (profile === "default" ? "" : ` --profile ${profile}`);
+
+/**
+ * The command that logs a connection in: it names the flow, connection and profile unless they
+ * are the defaults, so following a hint reaches the connection the failed command used.
+ */
+export function loginCommand(provider: string, connection: string, profile = "default", flow?: string): string {
+  return `authsome login ${provider}${flow ? ` --flow ${flow}` : ""}${connection === "default" ? "" : ` --connection ${connection}`}${profileFlag(profile)}`;
+}
+
+/** The login that replaces a stored connection with one of the same kind. */
+export function reloginCommand(record: ConnectionRecord, profile: string = record.profile): string {
+  // OAuth 1.0a and app-only connections sit beside a provider's OAuth 2.0 one: a plain login would make the wrong kind
+  const flow = record.auth_type === "oauth1" || record.auth_type === "app_only" ? record.auth_type : undefined;
+  return `${loginCommand(record.provider, record.connection_name, profile, flow)} --force`;
+}
+
+/** The connection name a command means: --connection (an empty one is refused like any invalid name), else the provider's default. */
+export async function connectionName(connections: Connections, provider: string, connection?: string): Promise<string> {
+  return connection === undefined ? connections.resolveName(provider) : assertName("connection", connection);
+}
+
+/** The one error for a connection that is not stored, whichever command asked. */
+export function noConnectionError(provider: string, connection: string, profile: string): CredentialMissingError {
+  return new CredentialMissingError(`no connection "${connection}" for provider "${provider}" in profile "${profile}"`, {
+    hint: `run \`${loginCommand(provider, connection, profile)}\` to connect it, or \`authsome list${profileFlag(profile)}\` to see the connections`,
+  });
+}
+
+/** The one error for a known provider with nothing stored in the profile. */
+export function nothingStoredError(provider: string, profile: string): CredentialMissingError {
+  return new CredentialMissingError(`nothing stored for provider "${provider}" in profile "${profile}"`, {
+    hint: `\`authsome list${profileFlag(profile)}\` shows what is stored`,
+  });
 }
 
 export interface FreshnessOptions {
@@ -16,29 +48,24 @@ export interface FreshnessOptions {
   handsOutCredential?: boolean;
 }
 
-/**
- * The connection a command or agent asked for, ready to use: OAuth tokens about to expire are
- * refreshed first. Missing or dead connections are errors that name the login command to run.
- */
-export async function usableConnection(
+/** The connection as stored, neither checked nor refreshed; a missing one is an error naming the login to run. */
+export async function storedConnection(connections: Connections, provider: string, connection?: string): Promise<ConnectionRecord> {
+  const name = await connectionName(connections, provider, connection);
+  const record = await connections.get(provider, name);
+  if (!record) throw noConnectionError(provider, name, connections.profile);
+  return record;
+}
+
+/** A stored connection ready to hand out: dead ones are errors, OAuth tokens about to expire are refreshed first. */
+export async function freshConnection(
   connections: Connections,
   definition: ProviderDefinition,
-  connection?: string,
-  opts: FreshnessOptions = {},
+  record: ConnectionRecord,
+  opts: Pick<FreshnessOptions, "windowSeconds"> = {},
 ): Promise<ConnectionRecord> {
-  const provider = definition.name;
-  const name = await connections.resolveName(provider, connection);
-  const record = await connections.get(provider, name);
-  const login = loginCommand(provider, name);
-  if (!record) {
-    throw new CredentialMissingError(`no connection "${name}" for provider "${provider}" in profile "${connections.profile}"`, {
-      hint: `run \`${login}\``,
-    });
-  }
-  if (opts.handsOutCredential === false) return record;
   if (record.status === "invalid" || record.status === "revoked") {
-    throw new CredentialMissingError(`the connection "${name}" of "${provider}" is ${record.status}: a new login is needed`, {
-      hint: `run \`${login} --force\``,
+    throw new CredentialMissingError(`the connection "${record.connection_name}" of "${definition.name}" is ${record.status}: a new login is needed`, {
+      hint: `run \`${reloginCommand(record, connections.profile)}\``,
     });
   }
   const windowSeconds = opts.windowSeconds ?? DEFAULT_REFRESH_WINDOW_SECONDS;
@@ -48,4 +75,15 @@ export async function usableConnection(
     return refreshConnection({ connections, definition, windowSeconds }, record);
   }
   return record;
+}
+
+/** The connection a command or agent asked for, ready to use (see freshConnection). */
+export async function usableConnection(
+  connections: Connections,
+  definition: ProviderDefinition,
+  connection?: string,
+  opts: FreshnessOptions = {},
+): Promise<ConnectionRecord> {
+  const record = await storedConnection(connections, definition.name, connection);
+  return opts.handsOutCredential === false ? record : freshConnection(connections, definition, record, opts);
 }

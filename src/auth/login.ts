@@ -101,7 +101,8 @@ export async function login(target: LoginTarget, base: ProviderDefinition, optio
       hint: `pass --force to replace it, or --connection NAME to add another`,
     });
   }
-  target.home.prepareProfileForWrite(target.profile);
+  // nothing is written before the flow has something to store: a failed login leaves the home as it was
+  assertProfileWritable(target.home, target.profile);
 
   const definition = expandBaseUrl(base, options.baseUrl);
   const run = await FLOWS[flow]();
@@ -113,6 +114,13 @@ export async function login(target: LoginTarget, base: ProviderDefinition, optio
   await target.connections.save(result.record);
   audit(target.home, "login", { provider, connection, profile: target.profile, flow, account: result.record.account.id ?? undefined });
   return { record: result.record, flow };
+}
+
+/** A profile that the first write would not create must exist, so a typo fails before any input is taken. */
+function assertProfileWritable(home: Home, profile: string): void {
+  // the first write creates the home with its default profile (Home.ensure)
+  if (home.profileExists(profile) || profile === (home.config().default_profile || "default")) return;
+  throw new UsageError(`profile "${profile}" does not exist`, { hint: `create it with \`authsome profile create ${profile}\`` });
 }
 
 export interface LoginSummary {

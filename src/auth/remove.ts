@@ -1,10 +1,11 @@
 // Local deletion only, no network; shared by `authsome remove` and the library.
-import { CredentialMissingError } from "../errors.js";
+import { existsSync } from "node:fs";
 import { audit } from "../home/audit.js";
 import type { Home } from "../home/home.js";
 import { assertName } from "../home/names.js";
 import type { ProviderRegistry } from "../providers/registry.js";
 import type { Connections } from "../vault/connections.js";
+import { noConnectionError, nothingStoredError } from "./credentials.js";
 import { withRefreshLock } from "./refresh.js";
 
 /** The same document as `authsome remove --json`. */
@@ -21,31 +22,38 @@ export interface RemoveResult {
 
 /**
  * With `connection`: that connection. Without: all of the provider's connections, its client
- * credentials and its registered definition file.
+ * credentials and its registered definition file. A provider without a definition is removed
+ * too when something of it is stored (leftovers of a deleted definition); with nothing stored it
+ * is an unknown provider, as for every command.
  */
 export async function removeStored(home: Home, connections: Connections, registry: ProviderRegistry, provider: string, connection?: string): Promise<RemoveResult> {
   assertName("provider", provider);
   const profile = connections.profile;
+  const entries = await connections.list(provider);
   if (connection !== undefined) {
     const name = assertName("connection", connection);
-    const exists = (await connections.list(provider)).some((e) => e.connection === name);
+    const exists = entries.some((e) => e.connection === name);
     // under the refresh lock: a refresh in flight elsewhere finishes first and cannot write it back
     if (!exists || !(await withRefreshLock(connections, provider, name, () => connections.delete(provider, name)))) {
-      throw new CredentialMissingError(`no connection "${name}" for provider "${provider}"`, { hint: "`authsome list` shows the connections" });
+      if (entries.length === 0) assertKnownProvider(home, registry, provider);
+      throw noConnectionError(provider, name, profile);
     }
     audit(home, "remove", { provider, connection: name, profile });
     return { status: "removed", provider, profile, connections: [name], client_credentials: false, definition: false };
   }
-  const entries = await connections.list(provider);
   for (const e of entries) await withRefreshLock(connections, provider, e.connection, () => connections.delete(provider, e.connection));
   const client = await connections.deleteClient(provider);
   const definition = registry.unregister(provider);
   if (entries.length === 0 && !client && !definition) {
-    throw new CredentialMissingError(`nothing stored for provider "${provider}" in profile "${profile}"`, {
-      hint: "`authsome list` shows what is stored",
-    });
+    assertKnownProvider(home, registry, provider);
+    throw nothingStoredError(provider, profile);
   }
   const names = entries.map((e) => e.connection);
   audit(home, "remove", { provider, profile, connections: names, client_credentials: client, definition });
   return { status: "removed", provider, profile, connections: names, client_credentials: client, definition };
+}
+
+/** An unknown provider is exit 3, as every command reports it; a user file, even a broken one, makes it known. */
+function assertKnownProvider(home: Home, registry: ProviderRegistry, provider: string): void {
+  if (!existsSync(home.paths.userProvider(provider))) registry.get(provider); // bundled, or throws ProviderNotFoundError
 }

@@ -3,7 +3,7 @@ import type { ProviderDefinition } from "../providers/schema.js";
 import type { ClientRecord, ConnectionRecord } from "../vault/records.js";
 import { storedConsumer } from "./oauth1/consumer.js";
 import { signOAuth1Request } from "./oauth1/sign.js";
-import { loginCommand } from "./credentials.js";
+import { reloginCommand } from "./credentials.js";
 
 // The one place that turns a usable connection into a request's credential headers. The proxy
 // and the library's getAuthHeaders both call it, so both inject exactly the same way.
@@ -19,7 +19,7 @@ export interface RequestToAuthorize {
 
 const FORM = "application/x-www-form-urlencoded";
 
-const loginHint = (record: ConnectionRecord) => `run \`${loginCommand(record.provider, record.connection_name)} --force\``;
+const loginHint = (record: ConnectionRecord) => `run \`${reloginCommand(record)}\``;
 
 /** Header names that carry the credential (lowercase): the proxy replaces the child's placeholders in these. */
 export function credentialHeaderNames(definition: ProviderDefinition, record: Pick<ConnectionRecord, "auth_type">): string[] {

@@ -1,11 +1,11 @@
 // Logout and revoke, shared by the CLI and the library: remote revocation is best effort, the
 // local deletion always happens, and the audit line is written here so both record the same.
-import { CredentialMissingError } from "../errors.js";
 import { audit } from "../home/audit.js";
 import type { Home } from "../home/home.js";
 import type { ProviderDefinition } from "../providers/schema.js";
 import type { Connections } from "../vault/connections.js";
 import type { ConnectionRecord } from "../vault/records.js";
+import { connectionName, noConnectionError, nothingStoredError } from "./credentials.js";
 import { withRefreshLock } from "./refresh.js";
 import { revokeConnectionRemotely, type RemoteRevocation } from "./revoke.js";
 
@@ -24,7 +24,9 @@ export interface LogoutResult {
 /** Revokes the connection's tokens at the provider (best effort), then deletes it locally. */
 export async function logoutConnection(home: Home, connections: Connections, definition: ProviderDefinition, connection?: string): Promise<LogoutResult> {
   const provider = definition.name;
-  const name = await connections.resolveName(provider, connection);
+  const name = await connectionName(connections, provider, connection);
+  // checked before the lock, which creates the profile: a wrong name must change nothing on disk
+  if (!(await connections.list(provider)).some((e) => e.connection === name)) throw noConnectionError(provider, name, connections.profile);
   const { remote, removed } = await withRefreshLock(connections, provider, name, async () => {
     let record: ConnectionRecord | undefined;
     let remote: RemoteRevocation = { revoked: false, warnings: [] };
@@ -37,9 +39,7 @@ export async function logoutConnection(home: Home, connections: Connections, def
     if (record) remote = await revokeConnectionRemotely(connections, definition, record);
     return { remote, removed: await connections.delete(provider, name) };
   });
-  if (!removed) {
-    throw new CredentialMissingError(`no connection "${name}" for provider "${provider}"`, { hint: "`authsome list` shows the connections" });
-  }
+  if (!removed) throw noConnectionError(provider, name, connections.profile); // deleted meanwhile by another process
   audit(home, "logout", { provider, connection: name, profile: connections.profile, revoked_remotely: remote.revoked, warnings: remote.warnings.length });
   return { status: "logged_out", provider, connection: name, profile: connections.profile, revoked_remotely: remote.revoked, warnings: remote.warnings };
 }
@@ -80,7 +80,7 @@ export async function revokeProvider(home: Home, connections: Connections, defin
   }
   const client = await connections.deleteClient(provider);
   if (entries.length === 0 && !client) {
-    throw new CredentialMissingError(`nothing stored for provider "${provider}" in profile "${connections.profile}"`);
+    throw nothingStoredError(provider, connections.profile);
   }
   const names = entries.map((e) => e.connection);
   audit(home, "revoke", { provider, profile: connections.profile, connections: names, client_credentials: client, revoked_remotely: revokedRemotely, warnings: warnings.length });

@@ -74,7 +74,7 @@ test("get on a secret field without --show-secret, or a missing value, fails cle
   const missing = cli(["get", "openai", "--field", "access_token", "--show-secret"], { home });
   assert.equal(missing.code, 5);
   assert.match(missing.stderr, /has no access_token/);
-  assert.match(missing.stderr, /api_key connection; its secret fields: api_key/);
+  assert.match(missing.stderr, /an API key connection; its secret fields: api_key/);
 
   const noConnection = cli(["get", "github", "--connection", "nope"], { home });
   assert.equal(noConnection.code, 5);

@@ -1,6 +1,7 @@
 import { AuthenticationError, CredentialMissingError } from "../../errors.js";
 import type { ProviderDefinition } from "../../providers/schema.js";
 import { newConnection } from "../../vault/records.js";
+import { loginCommand } from "../credentials.js";
 import type { FlowContext, FlowResult } from "../login.js";
 
 /** The variable login reads the key from: api_key.env, else the export variable of api_key. */
@@ -32,8 +33,10 @@ export async function apiKeyFlow(ctx: FlowContext): Promise<FlowResult> {
     const problem = checkApiKey(definition, key);
     if (problem) throw new AuthenticationError(problem);
   } else {
+    // the login as it was asked for: a bare `authsome login` would reach another connection or profile
+    const again = `${loginCommand(definition.name, ctx.connection, ctx.profile, ctx.options.flow)}${ctx.options.force ? " --force" : ""}`;
     throw new CredentialMissingError(`no API key for ${definition.name}: ${envName ? `$${envName} is not set` : "the definition names no environment variable"} and there is no terminal to ask on`, {
-      hint: envName ? `set ${envName} in the environment and run \`authsome login ${definition.name}\` again` : "run the login in a terminal",
+      hint: envName ? `set ${envName} in the environment and run \`${again}\` again` : "run the login in a terminal",
     });
   }
   return {

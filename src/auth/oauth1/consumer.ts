@@ -6,6 +6,7 @@ import type { ProviderDefinition } from "../../providers/schema.js";
 import type { Connections } from "../../vault/connections.js";
 import type { ClientRecord } from "../../vault/records.js";
 import type { InputField, LoginInteraction } from "../interaction.js";
+import { loginCommand } from "../credentials.js";
 
 export interface OAuth1Consumer {
   key: string;
@@ -29,7 +30,7 @@ export async function oauth1Consumer(connections: Connections, definition: Provi
   const consumer = storedConsumer(await connections.client(definition.name));
   if (!consumer) {
     throw new CredentialMissingError(`no API key and secret (OAuth 1.0a consumer) are stored for "${definition.name}"`, {
-      hint: `run \`authsome login ${definition.name} --flow ${flow}\` to enter them`,
+      hint: `run \`${loginCommand(definition.name, "default", connections.profile, flow)}\` to enter them`,
     });
   }
   return consumer;
