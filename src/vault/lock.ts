@@ -1,5 +1,6 @@
 import { closeSync, openSync, constants } from "node:fs";
 import { createRequire } from "node:module";
+import { fileError } from "../home/files.js";
 
 // Node has no flock(2) in core. The Python implementation holds flock(LOCK_EX) on
 // profiles/<p>/lock around each write, so we take the very same lock through fs-ext
@@ -27,7 +28,12 @@ const queues = new Map<string, Promise<unknown>>();
 export async function withFileLock<T>(path: string, fn: () => T | Promise<T>): Promise<T> {
   const previous = queues.get(path) ?? Promise.resolve();
   const run = previous.catch(() => undefined).then(async () => {
-    const fd = openSync(path, constants.O_RDWR | constants.O_CREAT, 0o600);
+    let fd: number;
+    try {
+      fd = openSync(path, constants.O_RDWR | constants.O_CREAT, 0o600);
+    } catch (err) {
+      throw fileError(err, "write", path, "the lock file");
+    }
     try {
       await call(fd, "ex");
       return await fn();

@@ -2,7 +2,7 @@ import { linkSync, readFileSync, rmSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { StoreUnavailableError } from "../errors.js";
 import type { EncryptionMode } from "../home/config.js";
-import { writeFileAtomic } from "../home/files.js";
+import { fileError, writeFileAtomic } from "../home/files.js";
 
 const KEY_BYTES = 32;
 const KEYRING_SERVICE = "authsome";
@@ -38,7 +38,7 @@ function loadFromFile(path: string, opts: { mayCreate: boolean }): Buffer {
     text = readFileSync(path, "utf8");
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
-      throw new StoreUnavailableError(`cannot read the master key ${path}: ${(err as Error).message}`);
+      throw fileError(err, "read", path, "the master key");
     }
     if (!opts.mayCreate) {
       throw new StoreUnavailableError(`the master key ${path} is missing, and the store holds encrypted records`, {
