@@ -215,3 +215,14 @@ test("an audit log that is a directory: log fails naming it, and no secret is ha
   // reading without a secret needs no audit line
   assert.equal(run(["get", "openai"], { home }).code, 0);
 });
+
+test("a master key its owner cannot read is named, with the mode and what to do", { skip: NEEDS_SWITCH }, () => {
+  const home = join(openDir(), "home");
+  cpSync(FIXTURE_HOME, home, { recursive: true });
+  chownTree(home, OTHER_UID);
+  chmodSync(home, 0o700);
+  const key = join(home, "master.key");
+  chmodSync(key, 0o200);
+  const r = failsCleanly(home, ["get", "openai", "-f", "api_key", "--show-secret"], new RegExp(`cannot read the master key ${key}: it is not readable for you \\(mode 200\\)`), { home, asOther: true });
+  assert.match(r.stderr, new RegExp(`hint: .*chmod u\\+rw ${key}`));
+});
