@@ -102,7 +102,7 @@ export async function login(target: LoginTarget, base: ProviderDefinition, optio
     });
   }
   // nothing is written before the flow has something to store: a failed login leaves the home as it was
-  assertProfileWritable(target.home, target.profile);
+  target.home.checkProfileWritable(target.profile);
 
   const definition = expandBaseUrl(base, options.baseUrl);
   const run = await FLOWS[flow]();
@@ -114,13 +114,6 @@ export async function login(target: LoginTarget, base: ProviderDefinition, optio
   await target.connections.save(result.record);
   audit(target.home, "login", { provider, connection, profile: target.profile, flow, account: result.record.account.id ?? undefined });
   return { record: result.record, flow };
-}
-
-/** A profile that the first write would not create must exist, so a typo fails before any input is taken. */
-function assertProfileWritable(home: Home, profile: string): void {
-  // the first write creates the home with its default profile (Home.ensure)
-  if (home.profileExists(profile) || profile === (home.config().default_profile || "default")) return;
-  throw new UsageError(`profile "${profile}" does not exist`, { hint: `create it with \`authsome profile create ${profile}\`` });
 }
 
 export interface LoginSummary {

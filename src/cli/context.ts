@@ -55,12 +55,10 @@ export class CommandContext {
   }
 
   private missingProfile(name: string): UsageError {
-    const existing = this.home.listProfiles();
     const chosenBy = this.globals.profile ? "--profile" : "AUTHSOME_PROFILE";
     const create = `create it with \`authsome profile create ${name}\``;
-    if (!existing.length) return new UsageError(`profile "${name}" does not exist (chosen with ${chosenBy}); no profiles yet`, { hint: create });
-    return new UsageError(`profile "${name}" does not exist (chosen with ${chosenBy}); your profiles: ${existing.join(", ")}`, {
-      hint: `${create}, or choose an existing one with ${chosenBy}`,
+    return new UsageError(`profile "${name}" does not exist (chosen with ${chosenBy}); ${this.home.profileChoices()}`, {
+      hint: this.home.listProfiles().length ? `${create}, or choose an existing one with ${chosenBy}` : create,
     });
   }
 

@@ -85,8 +85,8 @@ export class Home {
     });
   }
 
-  /** The profiles, for a hint: `profile list` cannot show them while the profile in effect is invalid. */
-  private profileChoices(): string {
+  /** The profiles, for a message or hint: "your profiles: a, b", or "no profiles yet". */
+  profileChoices(): string {
     const profiles = this.listProfiles();
     return profiles.length ? `your profiles: ${profiles.join(", ")}` : "no profiles yet";
   }
@@ -134,12 +134,12 @@ export class Home {
   }
 
   /**
-   * Makes sure a write to this profile has somewhere to go: the profile exists, and its lock file,
-   * directory and store can be written (a read-only store is named here, before any work is done).
+   * Fails before any work is done when a write to this profile could not be made: a profile the
+   * first write would not create must exist, and what there is of it must be writable (a read-only
+   * store is named here, not after a browser flow). Writes nothing.
    */
-  prepareProfileForWrite(name: string): void {
-    this.ensure();
-    if (!this.profileExists(name)) {
+  checkProfileWritable(name: string): void {
+    if (!this.profileExists(name) && name !== this.configuredDefault()) {
       throw new UsageError(`profile "${name}" does not exist`, { hint: `create it with \`authsome profile create ${name}\`` });
     }
     const needed: Array<[string, string]> = [
@@ -148,5 +148,11 @@ export class Home {
       [this.paths.lock(name), "the lock file"],
     ];
     for (const [path, label] of needed) if (existsSync(path)) assertWritable(path, label);
+  }
+
+  /** Makes sure a write to this profile has somewhere to go (the home made as the Python implementation makes it). */
+  prepareProfileForWrite(name: string): void {
+    this.ensure();
+    this.checkProfileWritable(name);
   }
 }

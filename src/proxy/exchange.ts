@@ -23,7 +23,6 @@ import { InjectionError, type CredentialSource, type Injection } from "./inject.
 import { isFull, room, SocketReader } from "./reader.js";
 import type { RouteMatch, RouteTable } from "./router.js";
 import type { Destination, UpstreamConnection, UpstreamPool } from "./upstream.js";
-import { loginCommand } from "../auth/credentials.js";
 
 // One client connection's requests, in order: each is read, given its credential when a route
 // matches, sent upstream on a pooled connection and answered with the service's response, byte
@@ -103,8 +102,8 @@ export function jsonResponse(status: number, body: Record<string, string>, close
   return localResponse(status, reasons[status] ?? "Error", fields, JSON.stringify(body));
 }
 
-function failureBody(match: RouteMatch, err: unknown): Record<string, string> {
-  const login = loginCommand(match.provider, match.connection);
+function failureBody(ctx: RelayContext, match: RouteMatch, err: unknown): Record<string, string> {
+  const login = ctx.credentials.loginFor(match);
   return {
     error: "authsome_no_credential",
     provider: match.provider,
@@ -172,7 +171,7 @@ async function exchange(ctx: RelayContext, client: ClientConnection, head: Reque
     try {
       injection = await ctx.credentials.inject(match, authRequest);
     } catch (err) {
-      socket.write(jsonResponse(502, failureBody(match, err), !bodyRead));
+      socket.write(jsonResponse(502, failureBody(ctx, match, err), !bodyRead));
       return bodyRead;
     }
   }
@@ -230,7 +229,7 @@ async function exchange(ctx: RelayContext, client: ClientConnection, head: Reque
           next = await ctx.credentials.retryAfter401(match, authRequest, injection.refreshable);
         } catch (err) {
           up.destroy();
-          socket.write(jsonResponse(502, failureBody(match, err), false));
+          socket.write(jsonResponse(502, failureBody(ctx, match, err), false));
           return true;
         }
         if (next) {

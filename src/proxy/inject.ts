@@ -126,10 +126,15 @@ export class CredentialSource {
       if (record.auth_type !== "oauth1") this.fixed.set(record, injection);
       return injection;
     } catch (err) {
-      const login = loginCommand(target.provider, target.connection);
+      const login = this.loginFor(target);
       const message = err instanceof AuthsomeError ? err.message : `no credential for "${target.provider}" (connection "${target.connection}")`;
       throw new InjectionError(target.provider, target.connection, message, err instanceof AuthsomeError && err.hint ? err.hint : `run \`${login}\``);
     }
+  }
+
+  /** The login that gives this route's connection a credential (in the run's profile). */
+  loginFor(target: RouteTarget): string {
+    return loginCommand(target.provider, target.connection, this.connections.profile);
   }
 
   /** After an upstream 401: refresh once (unless someone already did) and return new headers, or undefined. */

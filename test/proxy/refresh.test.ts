@@ -9,6 +9,9 @@ import { startOidcServer, type OidcServer } from "../peers/oidc.js";
 import { startTlsPeer, type TlsPeer } from "../peers/tls-server.js";
 import { cliAsync } from "../helpers.js";
 import { homeWithExpiredToken, openConnections, PROVIDER } from "../auth/oidc-home.js";
+import { Home } from "../../src/home/home.js";
+import { Connections } from "../../src/vault/connections.js";
+import { Vault } from "../../src/vault/store.js";
 
 const HOST = "api.localidp.test";
 let oidc: OidcServer;
@@ -94,6 +97,14 @@ test("no credential: 502 with a JSON body naming the provider and the login comm
   assert.match(json.hint, /authsome login localidp/);
   assert.equal(json.login, "authsome login localidp");
   assert.equal(peer.requests.length, 0, "the request never left with the placeholder");
+
+  // in another profile, the login it names is that profile's
+  assert.equal((await cliAsync(["profile", "create", "work"], { home: h })).code, 0);
+  const work = new Connections(new Vault(new Home(h), "work"));
+  await work.put({ ...record, profile: "work", status: "revoked" });
+  work.vault.close();
+  const other = await cliAsync(["--profile", "work", "run", "--resolve", `${HOST}:443:127.0.0.1:${peer.port}`, "--upstream-ca", peer.caFile, "--", ...curl("/fail-closed")], { home: h });
+  assert.equal(JSON.parse(other.stdout.split("\n")[0]!).login, "authsome login localidp --profile work");
 });
 
 test("four agents, each behind its own `authsome run`, whose token needs a refresh at the same moment: one refresh, and every request carries the one new token", async () => {

@@ -1,4 +1,5 @@
 import { accessSync, constants, existsSync, statSync } from "node:fs";
+import { reloginCommand } from "../../auth/credentials.js";
 import { ExitCode } from "../../errors.js";
 import { encryptionMode } from "../../home/config.js";
 import { isValidName } from "../../home/names.js";
@@ -83,7 +84,7 @@ async function storeChecks(ctx: CommandContext, profile: string): Promise<Check[
     });
     const expired = (await new Connections(vault).list()).filter((e) => e.record?.status === "invalid");
     for (const e of expired) {
-      checks.push({ check: `connection ${e.provider}/${e.connection}`, ok: false, detail: `invalid: run \`authsome login ${e.provider} --connection ${e.connection} --force\`` });
+      checks.push({ check: `connection ${e.provider}/${e.connection}`, ok: false, detail: `invalid: run \`${reloginCommand(e.record!, profile)}\`` });
     }
   } catch (err) {
     checks.push({ check: `profile ${profile} records`, ok: false, detail: (err as Error).message });

@@ -1,7 +1,7 @@
 import { randomBytes, X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { basename } from "node:path";
-import { usableConnection } from "../../auth/credentials.js";
+import { loginCommand, usableConnection } from "../../auth/credentials.js";
 import { apiKeyEnvName } from "../../auth/flows/api-key.js";
 import { DEFAULT_REFRESH_WINDOW_SECONDS } from "../../auth/expiry.js";
 import { CredentialMissingError, UsageError } from "../../errors.js";
@@ -142,7 +142,7 @@ export default async function runCommand(ctx: CommandContext, command: string[],
     if (definitionRoutes(definition).length === 0) ctx.out.warn(`"${provider}" has no routes or host_url: its requests are not injected`);
   }
   if (definitions.size === 0 && opts.provider) {
-    throw new CredentialMissingError("no connection to inject", { hint: `run \`authsome login ${opts.provider[0]}\`` });
+    throw new CredentialMissingError("no connection to inject", { hint: `run \`${loginCommand(opts.provider[0]!, "default", ctx.profile)}\`` });
   }
 
   const routes = new RouteTable({ definitions: [...definitions.values()], connections, preferred, defaults }, (msg) => ctx.out.warn(msg));
