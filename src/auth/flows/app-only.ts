@@ -3,6 +3,7 @@
 // stored as its own connection and sent verbatim (it contains %2F / %3D: never decode it).
 import { AuthenticationError, UsageError } from "../../errors.js";
 import type { AppOnlySection, ProviderDefinition } from "../../providers/schema.js";
+import { SCHEMA_FILE } from "../../providers/validate.js";
 import { newConnection } from "../../vault/records.js";
 import { jsonObject, sendBounded, type BoundedAnswer } from "../http.js";
 import type { FlowContext, FlowResult } from "../login.js";
@@ -10,7 +11,7 @@ import { refused } from "../oauth1/client.js";
 import { resolveConsumer, type OAuth1Consumer } from "../oauth1/consumer.js";
 
 function section(def: ProviderDefinition): AppOnlySection {
-  if (!def.app_only) throw new UsageError(`provider "${def.name}" has no app_only section`, { hint: "add one to its definition (see schema/provider.schema.json)" });
+  if (!def.app_only) throw new UsageError(`provider "${def.name}" has no app_only section`, { hint: `add one to its definition (see ${SCHEMA_FILE})` });
   return def.app_only;
 }
 

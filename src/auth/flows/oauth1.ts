@@ -7,6 +7,7 @@
 //   the definition's variables or asked for, checked at the identity endpoint and stored.
 import { AuthenticationError, CredentialMissingError, UsageError } from "../../errors.js";
 import type { OAuth1Section, ProviderDefinition } from "../../providers/schema.js";
+import { SCHEMA_FILE } from "../../providers/validate.js";
 import { ForeignCallbackError, startCallbackServer } from "../../input/callback-server.js";
 import { sameToken } from "../../input/loopback.js";
 import { newConnection, type ConnectionRecord } from "../../vault/records.js";
@@ -24,7 +25,7 @@ interface TemporaryCredentials {
 }
 
 function section(def: ProviderDefinition): OAuth1Section {
-  if (!def.oauth1) throw new UsageError(`provider "${def.name}" has no oauth1 section`, { hint: "add one to its definition (see schema/provider.schema.json)" });
+  if (!def.oauth1) throw new UsageError(`provider "${def.name}" has no oauth1 section`, { hint: `add one to its definition (see ${SCHEMA_FILE})` });
   return def.oauth1;
 }
 
