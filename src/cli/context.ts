@@ -1,4 +1,3 @@
-import { UsageError } from "../errors.js";
 import { configuredRefreshWindow } from "../home/config.js";
 import { Home } from "../home/home.js";
 import { Connections } from "../vault/connections.js";
@@ -41,25 +40,10 @@ export class CommandContext {
     );
   }
 
-  /**
-   * The profile to read and write. One chosen by --profile or AUTHSOME_PROFILE must exist; the
-   * default one need not yet (the first login makes it), so a fresh home reads as empty.
-   */
+  /** The profile to read and write; one chosen with --profile or AUTHSOME_PROFILE must exist. */
   get profile(): string {
-    if (this.cachedProfile === undefined) {
-      const name = this.home.resolveProfile(this.globals.profile, this.io.env);
-      if (!this.home.profileExists(name) && name !== (this.home.config().default_profile || "default")) throw this.missingProfile(name);
-      this.cachedProfile = name;
-    }
+    this.cachedProfile ??= this.home.existingProfile(this.globals.profile, this.io.env, "--profile");
     return this.cachedProfile;
-  }
-
-  private missingProfile(name: string): UsageError {
-    const chosenBy = this.globals.profile ? "--profile" : "AUTHSOME_PROFILE";
-    const create = `create it with \`authsome profile create ${name}\``;
-    return new UsageError(`profile "${name}" does not exist (chosen with ${chosenBy}); ${this.home.profileChoices()}`, {
-      hint: this.home.listProfiles().length ? `${create}, or choose an existing one with ${chosenBy}` : create,
-    });
   }
 
   get connections(): Connections {

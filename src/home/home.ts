@@ -85,6 +85,21 @@ export class Home {
     });
   }
 
+  /**
+   * The profile to read and write (resolveProfile). One chosen by `flag` (named `flagName` in the
+   * message) or AUTHSOME_PROFILE must exist; the default need not yet (the first login makes it),
+   * so a fresh home reads as empty.
+   */
+  existingProfile(flag: string | undefined, env: NodeJS.ProcessEnv, flagName: string): string {
+    const name = this.resolveProfile(flag, env);
+    if (this.profileExists(name) || name === this.configuredDefault()) return name;
+    const chosenBy = flag ? flagName : "AUTHSOME_PROFILE";
+    const create = `create it with \`authsome profile create ${name}\``;
+    throw new UsageError(`profile "${name}" does not exist (chosen with ${chosenBy}); ${this.profileChoices()}`, {
+      hint: this.listProfiles().length ? `${create}, or choose an existing one with ${chosenBy}` : create,
+    });
+  }
+
   /** The profiles, for a message or hint: "your profiles: a, b", or "no profiles yet". */
   profileChoices(): string {
     const profiles = this.listProfiles();

@@ -118,9 +118,9 @@ export class Authsome {
     return this.root;
   }
 
-  /** The profile in use (reads the home's config.json; creates nothing). */
+  /** The profile in use (reads the home's config.json; creates nothing); one chosen by the `profile` option or AUTHSOME_PROFILE must exist. */
   get profile(): string {
-    this.cachedProfile ??= this.home.resolveProfile(this.requestedProfile, this.env);
+    this.cachedProfile ??= this.home.existingProfile(this.requestedProfile, this.env, "the profile option");
     return this.cachedProfile;
   }
 

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { vectorFile, vectorInput } from "../auth/oauth1-vectors.js";
-import { emptyHome, ROOT } from "../helpers.js";
+import { emptyHome, fixtureHome, ROOT } from "../helpers.js";
 import { runNode } from "./fixtures.js";
 import * as lib from "../../src/index.js";
 
@@ -39,6 +39,15 @@ test("reading providers of a missing home creates nothing; a missing connection 
   await assert.rejects(a.getAccessToken("openai"), (err: unknown) => err instanceof lib.CredentialMissingError && err.exitCode === 5 && /authsome login openai/.test(err.hint ?? ""));
   await a.close();
   assert.equal(existsSync(home), false, "reads never create the home");
+});
+
+test("a profile chosen by name that does not exist is a usage error; the default one need not exist yet", async () => {
+  const home = fixtureHome();
+  const missing = new lib.Authsome({ home, profile: "nope" });
+  await assert.rejects(missing.listConnections(), (err: unknown) => err instanceof lib.UsageError && /profile "nope" does not exist \(chosen with the profile option\); your profiles: default, work/.test((err as Error).message));
+  await assert.rejects(new lib.Authsome({ home, env: { AUTHSOME_PROFILE: "nope" } }).listConnections(), /chosen with AUTHSOME_PROFILE/);
+  await new lib.Authsome({ home, profile: "work" }).listConnections(); // an existing profile reads
+  assert.deepEqual(await new lib.Authsome({ home: emptyHome(), profile: "default" }).listConnections(), []);
 });
 
 test("every error category is exported with the CLI's exit code", async () => {
