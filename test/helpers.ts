@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -124,6 +125,16 @@ export function onTerminal(argv: string[], steps: Array<{ after: string; type: s
 /** Runs the CLI on a pseudo-terminal (see onTerminal). */
 export function cliOnTerminal(args: string[], steps: Array<{ after: string; type: string }>, opts: CliOptions): { output: string; code: number } {
   return onTerminal([process.execPath, CLI, ...args], steps, opts);
+}
+
+/** Runs a command that must fail with `code` (and `message` on stderr), and proves the home is byte-for-byte unchanged. */
+export function failsCleanly(home: string, args: string[], code: number, message?: RegExp, extra: { input?: string; env?: Record<string, string | undefined> } = {}): CliResult {
+  const before = snapshot(home);
+  const r = cli(args, { home, ...extra });
+  assert.equal(r.code, code, `exit code of ${args.join(" ")}: ${r.stderr}`);
+  if (message) assert.match(r.stderr, message);
+  assert.deepEqual(snapshot(home), before, `nothing on disk changed after ${args.join(" ")}`);
+  return r;
 }
 
 /** A snapshot of every file under dir (path -> content hex digest and mode), to prove "nothing changed on disk". */

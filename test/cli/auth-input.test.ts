@@ -11,17 +11,14 @@ import { Home } from "../../src/home/home.js";
 import { Connections } from "../../src/vault/connections.js";
 import { newConnection } from "../../src/vault/records.js";
 import { Vault } from "../../src/vault/store.js";
-import { ROOT, cli, cliAsync, emptyHome, fixtureHome, snapshot, type CliResult } from "../helpers.js";
+import { ROOT, cli, cliAsync, emptyHome, failsCleanly, fixtureHome, snapshot, type CliResult } from "../helpers.js";
 
 const hintOf = (r: CliResult) => /^hint: (.*)$/m.exec(r.stderr)?.[1];
 
-/** Runs a command that must fail, and proves the home is byte-for-byte unchanged. */
+/** Runs a command that must fail with nothing on stdout, and proves the home is byte-for-byte unchanged. */
 function fails(home: string, args: string[], code: number, extra: { env?: Record<string, string | undefined> } = {}): CliResult {
-  const before = snapshot(home);
-  const r = cli(args, { home, ...extra });
-  assert.equal(r.code, code, `exit code of ${args.join(" ")}: ${r.stderr}`);
+  const r = failsCleanly(home, args, code, undefined, extra);
   assert.equal(r.stdout, "", `no output from ${args.join(" ")}`);
-  assert.deepEqual(snapshot(home), before, `nothing on disk changed after ${args.join(" ")}`);
   return r;
 }
 

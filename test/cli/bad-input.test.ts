@@ -3,17 +3,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { cli, fixtureHome, snapshot, tempDir, type CliResult } from "../helpers.js";
-
-/** Runs a command that must fail and proves the home is byte-for-byte unchanged. */
-function failsCleanly(home: string, args: string[], code: number, message: RegExp, extra: { input?: string; env?: Record<string, string | undefined> } = {}): CliResult {
-  const before = snapshot(home);
-  const r = cli(args, { home, ...extra });
-  assert.equal(r.code, code, `exit code of ${args.join(" ")}: ${r.stderr}`);
-  assert.match(r.stderr, message);
-  assert.deepEqual(snapshot(home), before, `nothing on disk changed after ${args.join(" ")}`);
-  return r;
-}
+import { cli, failsCleanly, fixtureHome, tempDir } from "../helpers.js";
 
 test("malformed and invalid provider JSON are refused with the file, JSON path and expectation", () => {
   const home = fixtureHome();
