@@ -71,8 +71,21 @@ export function ensurePrivateDir(path: string): void {
       return;
     }
     const st = statSync(path);
-    if (st.mode & 0o077 && st.uid === process.getuid?.()) chmodSync(path, st.mode & 0o700);
+    if (!(st.mode & 0o077)) return;
+    const uid = process.getuid?.();
+    if (uid === undefined || uid === 0 || st.uid === uid) {
+      chmodSync(path, st.mode & 0o700);
+      return;
+    }
+    // another user's directory that others may write to: whoever can write there could swap our
+    // files or plant a provider definition, so credentials are never kept in it
+    if (st.mode & 0o022) {
+      throw new StoreUnavailableError(`cannot use ${path}: it belongs to another user (uid ${st.uid}) and others can write to it`, {
+        hint: "point AUTHSOME_HOME at a directory of your own",
+      });
+    }
   } catch (err) {
+    if (err instanceof StoreUnavailableError) throw err;
     throw fileError(err, "create", path, "the directory");
   }
 }

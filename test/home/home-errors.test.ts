@@ -33,8 +33,8 @@ function run(args: string[], opts: Run): CliResult {
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** Runs a command that must fail with exit 7 and message, and proves nothing under watched changed. */
-function failsCleanly(watched: string, args: string[], message: RegExp, opts: Run): CliResult {
+/** Runs a command that must fail with exit 7 (store unavailable) and message, and proves nothing under watched changed. */
+function failsUnavailable(watched: string, args: string[], message: RegExp, opts: Run): CliResult {
   const before = snapshot(watched);
   const r = run(args, opts);
   assert.equal(r.code, 7, `exit code of ${args.join(" ")}: ${r.stderr}`);
@@ -87,10 +87,10 @@ test("AUTHSOME_HOME naming a file: every command fails the same clear way, and t
     ["register", definition, "--force"],
   ];
   for (const args of commands) {
-    const r = failsCleanly(dir, args, new RegExp(`the home ${file} is not a directory`), { home: file, env });
+    const r = failsUnavailable(dir, args, new RegExp(`the home ${file} is not a directory`), { home: file, env });
     assert.match(r.stderr, /hint: point AUTHSOME_HOME at a directory.* or move the file .*afile aside/);
   }
-  const inside = failsCleanly(dir, ["profile", "create", "x"], new RegExp(`the home ${file}/sub is not a directory \\(${file} is a file\\)`), { home: join(file, "sub") });
+  const inside = failsUnavailable(dir, ["profile", "create", "x"], new RegExp(`the home ${file}/sub is not a directory \\(${file} is a file\\)`), { home: join(file, "sub") });
   assert.match(inside.stderr, /AUTHSOME_HOME/);
 });
 
@@ -119,13 +119,13 @@ test("another user's home: reads work; writes and audited reads fail naming the 
   assert.deepEqual(snapshot(home), before, "reading another user's store leaves no -wal or -shm file behind");
 
   const owner = /belongs to another user \(uid 0\)/;
-  failsCleanly(home, ["profile", "create", "x"], new RegExp(`cannot create the directory ${home}/profiles/x: ${home}/profiles ${owner.source}`), asOther);
-  failsCleanly(home, ["profile", "use", "work"], new RegExp(`cannot write ${home}/config.json: ${home} ${owner.source}`), asOther);
-  failsCleanly(home, ["register", providerFile(dir), "--force"], new RegExp(`${home}/providers/myprov.json: ${home}/providers ${owner.source}`), asOther);
-  const secret = failsCleanly(home, ["get", "openai", "-f", "api_key", "--show-secret"], new RegExp(`the secret_read event to the audit log ${home}/audit.log: it ${owner.source}`), asOther);
+  failsUnavailable(home, ["profile", "create", "x"], new RegExp(`cannot create the directory ${home}/profiles/x: ${home}/profiles ${owner.source}`), asOther);
+  failsUnavailable(home, ["profile", "use", "work"], new RegExp(`cannot write ${home}/config.json: ${home} ${owner.source}`), asOther);
+  failsUnavailable(home, ["register", providerFile(dir), "--force"], new RegExp(`${home}/providers/myprov.json: ${home}/providers ${owner.source}`), asOther);
+  const secret = failsUnavailable(home, ["get", "openai", "-f", "api_key", "--show-secret"], new RegExp(`the secret_read event to the audit log ${home}/audit.log: it ${owner.source}`), asOther);
   assert.match(secret.stderr, /hint: fix the ownership of .*audit\.log.*or point AUTHSOME_HOME at a home of your own/);
-  failsCleanly(home, ["export", "openai"], /the export event to the audit log .*audit\.log: it belongs to another user/, asOther);
-  failsCleanly(home, ["login", "brevo"], new RegExp(`cannot write the store ${home}/profiles/default/store.db: it ${owner.source}`), { ...asOther, env: { BREVO_API_KEY: "xkeysib-1" } });
+  failsUnavailable(home, ["export", "openai"], /the export event to the audit log .*audit\.log: it belongs to another user/, asOther);
+  failsUnavailable(home, ["login", "brevo"], new RegExp(`cannot write the store ${home}/profiles/default/store.db: it ${owner.source}`), { ...asOther, env: { BREVO_API_KEY: "xkeysib-1" } });
   assert.equal(statSync(home).mode & 0o777, 0o755, "another user's home keeps its mode");
 });
 
@@ -157,14 +157,14 @@ test("a read-only store is read as usual; a write names the read-only file and c
   assert.doesNotMatch(doctor.stdout, /readonly database/);
   assert.deepEqual(snapshot(profile), before, "reads leave the read-only store and its directory as they were");
 
-  const write = failsCleanly(home, ["login", "brevo"], new RegExp(`cannot write the store ${store}: it is read-only for you \\(mode 400\\)`), { ...mine, env: { BREVO_API_KEY: "xkeysib-1" } });
+  const write = failsUnavailable(home, ["login", "brevo"], new RegExp(`cannot write the store ${store}: it is read-only for you \\(mode 400\\)`), { ...mine, env: { BREVO_API_KEY: "xkeysib-1" } });
   assert.match(write.stderr, new RegExp(`hint: .*chmod u\\+rw ${store}`));
 
   // a read-only profile directory (the store itself writable): the same, and the mode is the user's
   chmodSync(store, 0o600);
   chmodSync(join(home, "profiles", "default"), 0o500);
   assert.equal(run(["get", "openai", "-f", "api_key", "--show-secret"], mine).stdout, `${OPENAI_KEY}\n`);
-  failsCleanly(home, ["login", "brevo"], /cannot write the profile directory .*profiles\/default: it is read-only for you \(mode 500\)/, { ...mine, env: { BREVO_API_KEY: "xkeysib-1" } });
+  failsUnavailable(home, ["login", "brevo"], /cannot write the profile directory .*profiles\/default: it is read-only for you \(mode 500\)/, { ...mine, env: { BREVO_API_KEY: "xkeysib-1" } });
   assert.equal(statSync(join(home, "profiles", "default")).mode & 0o777, 0o500);
 });
 
@@ -181,11 +181,11 @@ test("a bad default_profile in config.json or AUTHSOME_PROFILE says where it cam
   const config = join(home, "config.json");
   writeFileSync(config, JSON.stringify({ spec_version: 1, default_profile: "a:b", encryption: { mode: "local_key" } }), { mode: 0o600 });
   for (const args of [["list"], ["get", "github"], ["whoami"], ["profile", "list"]]) {
-    const r = failsCleanly(home, args, new RegExp(`"default_profile" in ${config} is "a:b", which is not a valid profile name`), { home });
+    const r = failsUnavailable(home, args, new RegExp(`"default_profile" in ${config} is "a:b", which is not a valid profile name`), { home });
     assert.match(r.stderr, /hint: choose the default with `authsome profile use NAME`, or fix "default_profile" in .*config\.json \(your profiles: default, work\)/);
   }
   writeFileSync(config, JSON.stringify({ default_profile: 5 }), { mode: 0o600 });
-  failsCleanly(home, ["list"], /"default_profile" in .*config\.json is 5, which is not/, { home });
+  failsUnavailable(home, ["list"], /"default_profile" in .*config\.json is 5, which is not/, { home });
 
   // the fix the hint names works, and so does creating a profile meanwhile
   assert.equal(run(["profile", "create", "ok"], { home }).code, 0);
@@ -207,11 +207,11 @@ test("an audit log that is a directory: log fails naming it, and no secret is ha
   const log = join(home, "audit.log");
   rmSync(log);
   mkdirSync(log, { mode: 0o700 });
-  const read = failsCleanly(home, ["log"], new RegExp(`cannot read the audit log ${log}: it is a directory, not a file`), { home });
+  const read = failsUnavailable(home, ["log"], new RegExp(`cannot read the audit log ${log}: it is a directory, not a file`), { home });
   assert.match(read.stderr, new RegExp(`hint: move the directory ${log} aside`));
-  failsCleanly(home, ["get", "openai", "-f", "api_key", "--show-secret"], new RegExp(`cannot write the secret_read event to the audit log ${log}: it is a directory`), { home });
-  failsCleanly(home, ["get", "openai", "--show-secret"], /the secret_read event to the audit log .*: it is a directory/, { home });
-  failsCleanly(home, ["export", "openai"], /the export event to the audit log .*: it is a directory/, { home });
+  failsUnavailable(home, ["get", "openai", "-f", "api_key", "--show-secret"], new RegExp(`cannot write the secret_read event to the audit log ${log}: it is a directory`), { home });
+  failsUnavailable(home, ["get", "openai", "--show-secret"], /the secret_read event to the audit log .*: it is a directory/, { home });
+  failsUnavailable(home, ["export", "openai"], /the export event to the audit log .*: it is a directory/, { home });
   // reading without a secret needs no audit line
   assert.equal(run(["get", "openai"], { home }).code, 0);
 });
@@ -223,6 +223,15 @@ test("a master key its owner cannot read is named, with the mode and what to do"
   chmodSync(home, 0o700);
   const key = join(home, "master.key");
   chmodSync(key, 0o200);
-  const r = failsCleanly(home, ["get", "openai", "-f", "api_key", "--show-secret"], new RegExp(`cannot read the master key ${key}: it is not readable for you \\(mode 200\\)`), { home, asOther: true });
+  const r = failsUnavailable(home, ["get", "openai", "-f", "api_key", "--show-secret"], new RegExp(`cannot read the master key ${key}: it is not readable for you \\(mode 200\\)`), { home, asOther: true });
   assert.match(r.stderr, new RegExp(`hint: .*chmod u\\+rw ${key}`));
+});
+
+test("a directory of another user that others may write to is never used to keep credentials", { skip: NEEDS_SWITCH }, () => {
+  const shared = join(openDir(), "shared");
+  mkdirSync(shared);
+  chmodSync(shared, 0o777); // root's, open to all: anyone could swap files or plant a provider there
+  const r = failsUnavailable(shared, ["login", "openai"], /cannot use .*shared: it belongs to another user \(uid 0\) and others can write to it/, { home: shared, asOther: true, env: { OPENAI_API_KEY: OPENAI_KEY } });
+  assert.match(r.stderr, /hint: point AUTHSOME_HOME at a directory of your own/);
+  assert.deepEqual(readdirSync(shared), [], "nothing was written there");
 });
