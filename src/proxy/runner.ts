@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { constants, tmpdir } from "node:os";
 import { join } from "node:path";
 import { startFailure } from "./child-start.js";
@@ -12,19 +12,28 @@ const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 /** The signals a terminal sends to its whole foreground process group (Ctrl-C, a hang-up). */
 const FROM_TERMINAL: ReadonlySet<NodeJS.Signals> = new Set(["SIGINT", "SIGHUP"]);
 
-/**
- * True when we are the foreground process group of a terminal: what the terminal signals then
- * reaches the child as well (it shares our group), and forwarding it would deliver it twice.
- */
-function inForegroundOfTerminal(): boolean {
+/** A process's group and its terminal's foreground group, from /proc (Linux); undefined elsewhere. */
+function groups(pid: number | "self"): { pgrp: string; foreground: string; tty: string } | undefined {
   try {
-    const stat = readFileSync("/proc/self/stat", "utf8");
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // after "(comm) ": state ppid pgrp session tty_nr tpgid
-    const [, , pgrp, , tty, tpgid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return tty !== "0" && tpgid === pgrp;
+    const [, , pgrp, , tty, foreground] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return { pgrp: pgrp!, foreground: foreground!, tty: tty! };
   } catch {
-    return process.stdin.isTTY === true; // no /proc: a terminal on stdin is the best sign
+    return undefined;
   }
+}
+
+/**
+ * True when the terminal has sent this signal to the child itself: the child is in the terminal's
+ * foreground process group (as it is when the run is a foreground job, sharing our group), and a
+ * terminal signals that whole group. Forwarding it then would deliver it twice. A child that made
+ * a group of its own (`timeout` does) gets it from us.
+ */
+function terminalReachedChild(child: number): boolean {
+  const info = groups(child);
+  if (!info) return !existsSync("/proc/self") && process.stdin.isTTY === true; // no /proc: a terminal on stdin is the best sign
+  return info.tty !== "0" && info.pgrp === info.foreground;
 }
 
 /** A 0700 directory for the run's trust files; removed by the returned function (and at exit). */
@@ -47,7 +56,7 @@ export function runChild(command: string[], env: NodeJS.ProcessEnv): Promise<num
   return new Promise((resolve, reject) => {
     const child = spawn(file!, args, { stdio: "inherit", env });
     const forward = (signal: NodeJS.Signals) => () => {
-      if (FROM_TERMINAL.has(signal) && inForegroundOfTerminal()) return;
+      if (FROM_TERMINAL.has(signal) && child.pid !== undefined && terminalReachedChild(child.pid)) return;
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     };
     const handlers = FORWARDED.map((signal) => [signal, forward(signal)] as const);
