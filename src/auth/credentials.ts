@@ -15,11 +15,14 @@ export function loginCommand(provider: string, connection: string, profile = "de
   return `authsome login ${provider}${flow ? ` --flow ${flow}` : ""}${connection === "default" ? "" : ` --connection ${connection}`}${profileFlag(profile)}`;
 }
 
+/** The --flow a login of this kind of connection needs: OAuth 1.0a and app-only ones sit beside a provider's OAuth 2.0 one, which a plain login makes. */
+export function flowOf(authType: string): string | undefined {
+  return authType === "oauth1" || authType === "app_only" ? authType : undefined;
+}
+
 /** The login that replaces a stored connection with one of the same kind. */
 export function reloginCommand(record: ConnectionRecord, profile: string = record.profile): string {
-  // OAuth 1.0a and app-only connections sit beside a provider's OAuth 2.0 one: a plain login would make the wrong kind
-  const flow = record.auth_type === "oauth1" || record.auth_type === "app_only" ? record.auth_type : undefined;
-  return `${loginCommand(record.provider, record.connection_name, profile, flow)} --force`;
+  return `${loginCommand(record.provider, record.connection_name, profile, flowOf(record.auth_type))} --force`;
 }
 
 /** The connection name a command means: --connection (an empty one is refused like any invalid name), else the provider's default. */

@@ -1,4 +1,4 @@
-import { loginCommand, usableConnection } from "../auth/credentials.js";
+import { flowOf, loginCommand, usableConnection } from "../auth/credentials.js";
 import { isExpired } from "../auth/expiry.js";
 import { refreshConnection } from "../auth/refresh.js";
 import { authHeaders, credentialHeaderNames, extraHeaders, type RequestToAuthorize } from "../auth/request-auth.js";
@@ -134,7 +134,7 @@ export class CredentialSource {
 
   /** The login that gives this route's connection a credential (in the run's profile). */
   loginFor(target: RouteTarget): string {
-    return loginCommand(target.provider, target.connection, this.connections.profile);
+    return loginCommand(target.provider, target.connection, this.connections.profile, flowOf(target.authType));
   }
 
   /** After an upstream 401: refresh once (unless someone already did) and return new headers, or undefined. */

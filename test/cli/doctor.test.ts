@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { chmodSync, chownSync, readdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { CLI, cli, emptyHome, fixtureHome } from "../helpers.js";
+import { CLI, cli, emptyHome, fixtureHome, tempDir } from "../helpers.js";
 
 interface Report {
   ok: boolean;
@@ -24,6 +24,17 @@ test("a home not created yet is a fresh install, not a problem", () => {
   assert.equal(code, 0);
   assert.match(line(report, "home")!.detail, /not created yet/);
   assert.equal(line(report, "home")!.ok, true);
+});
+
+test("a home that cannot be one (a file on its path) fails, as every other command refuses it", () => {
+  const file = join(tempDir(), "afile");
+  writeFileSync(file, "");
+  for (const home of [file, join(file, "sub")]) {
+    const { code, report } = doctor(home);
+    assert.equal(code, 1);
+    assert.equal(line(report, "home")?.ok, false);
+    assert.match(line(report, "home")!.detail, /is not a directory/);
+  }
 });
 
 test("a broken config and a store that is not a database are failing lines; the other checks still run", () => {
@@ -48,7 +59,10 @@ test("config.json naming a bad default profile or an unknown encryption mode fai
   assert.match(config.detail, /a:b/);
 });
 
-test("a store its owner cannot write is reported: logins and refreshes could not save", () => {
+/** Acting as an ordinary user needs root (to switch) and setpriv. */
+const NEEDS_SWITCH = process.getuid?.() === 0 && spawnSync("setpriv", ["--version"]).status === 0 ? false : "needs root and setpriv(1) to run doctor as another user";
+
+test("a store its owner cannot write is reported: logins and refreshes could not save", { skip: NEEDS_SWITCH }, () => {
   // run as an ordinary user (root may write anything)
   const home = fixtureHome();
   const owner = 65534;
@@ -70,5 +84,6 @@ test("a store its owner cannot write is reported: logins and refreshes could not
   const report = JSON.parse(r.stdout) as Report;
   assert.equal(r.status, 1, r.stderr);
   assert.equal(line(report, "profile default store is writable")?.ok, false);
+  assert.match(line(report, "profile default store is writable")!.detail, /read-only for you \(mode 400\)/);
   assert.equal(line(report, "profile default store is private")?.ok, true);
 });

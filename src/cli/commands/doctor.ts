@@ -1,7 +1,8 @@
-import { accessSync, constants, existsSync, statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { reloginCommand } from "../../auth/credentials.js";
 import { ExitCode } from "../../errors.js";
 import { encryptionMode } from "../../home/config.js";
+import { assertWritable } from "../../home/files.js";
 import { isValidName } from "../../home/names.js";
 import { Connections } from "../../vault/connections.js";
 import { Vault } from "../../vault/store.js";
@@ -69,7 +70,7 @@ async function storeChecks(ctx: CommandContext, profile: string): Promise<Check[
   checks.push(modeCheck(store, 0o600, `profile ${profile} store is private`));
   checks.push(
     await attempt(`profile ${profile} store is writable`, () => {
-      accessSync(store, constants.W_OK);
+      assertWritable(store, "the store");
       return { check: `profile ${profile} store is writable`, ok: true, detail: store };
     }),
   );
@@ -97,8 +98,10 @@ async function storeChecks(ctx: CommandContext, profile: string): Promise<Check[
 /** The home's own checks; none when it is not there yet (a fresh install) or is not a directory. */
 async function homeChecks(ctx: CommandContext): Promise<Check[]> {
   const { home } = ctx;
+  // a file where the home (or a directory above it) should be: every other command refuses it too
+  const usable = await attempt("home", () => (home.checkRoot(), { check: "home", ok: true, detail: home.root }));
+  if (!usable.ok) return [usable];
   if (!home.exists) return [{ check: "home", ok: true, detail: `${home.root} is not created yet (made at the first login or register)` }];
-  if (!statSync(home.root).isDirectory()) return [{ check: "home", ok: false, detail: `${home.root} is not a directory: point AUTHSOME_HOME at a directory` }];
   const checks = [modeCheck(home.root, 0o700, "home is private")];
   checks.push(await attempt("config", () => configCheck(ctx)));
   checks.push(await attempt("master key", () => masterKeyCheck(ctx)));
