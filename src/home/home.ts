@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { StoreUnavailableError, UsageError } from "../errors.js";
-import { DEFAULT_CONFIG, readConfig, writeConfig, type HomeConfig } from "./config.js";
+import { DEFAULT_CONFIG, encryptionMode, readConfig, writeConfig, type HomeConfig } from "./config.js";
 import { assertWritable, ensurePrivateDir, fileError, nearestExisting, writeFileAtomic, writeJsonAtomic, PRIVATE_FILE } from "./files.js";
 import { assertName, isValidName, NAME_RULE } from "./names.js";
 import { homePaths, resolveHomeDir, type HomePaths } from "./paths.js";
@@ -157,12 +157,15 @@ export class Home {
     if (!this.profileExists(name) && name !== this.configuredDefault()) {
       throw new UsageError(`profile "${name}" does not exist`, { hint: `create it with \`authsome profile create ${name}\`` });
     }
-    const needed: Array<[string, string]> = [
+    // what is there must take the write; what is missing, the directory it will be made in
+    const written: Array<[string, string]> = [
       [this.paths.store(name), "the store"],
       [this.paths.profile(name), "the profile directory"],
       [this.paths.lock(name), "the lock file"],
     ];
-    for (const [path, label] of needed) if (existsSync(path)) assertWritable(path, label);
+    for (const [path, label] of written) assertWritable(existsSync(path) ? path : nearestExisting(path), existsSync(path) ? label : `the directory for ${label}`);
+    const made = [this.paths.config, this.paths.version, ...(encryptionMode(this.config()) === "local_key" ? [this.paths.masterKey] : [])];
+    for (const path of made) if (!existsSync(path)) assertWritable(nearestExisting(path), "the home");
   }
 
   /** Makes sure a write to this profile has somewhere to go (the home made as the Python implementation makes it). */

@@ -235,3 +235,13 @@ test("a directory of another user that others may write to is never used to keep
   assert.match(r.stderr, /hint: point AUTHSOME_HOME at a directory of your own/);
   assert.deepEqual(readdirSync(shared), [], "nothing was written there");
 });
+
+test("a login into a home that cannot be written fails before its flow starts, naming the directory", { skip: NEEDS_SWITCH }, () => {
+  const home = join(openDir(), "home");
+  mkdirSync(home);
+  chownTree(home, OTHER_UID);
+  chmodSync(home, 0o500); // the user's own, but read-only, and without profiles yet
+  // no key and no terminal: the flow would stop on that; the home is reported first
+  const r = failsUnavailable(home, ["login", "openai"], /cannot write the directory for the store .*: .* is read-only for you \(mode 500\)/, { home, asOther: true, env: { OPENAI_API_KEY: "" } });
+  assert.doesNotMatch(r.stderr, /API key/);
+});
