@@ -31,6 +31,8 @@ export class KvStore {
   /** What the open connection may do: read in place, read an in-memory copy, or write. */
   private access: "read" | "copy" | "write" = "read";
   private hasTable = false;
+  /** fileState() when the in-memory copy was taken. */
+  private copiedState: string | undefined;
 
   constructor(readonly path: string) {}
 
@@ -49,6 +51,8 @@ export class KvStore {
    * another user's home) is read from a copy, since SQLite would leave -wal and -shm files beside it.
    */
   private forRead(): Database.Database | undefined {
+    // a copy is only as new as the file was: the owner may have written since (a refresh, a login)
+    if (this.access === "copy" && this.fileState() !== this.copiedState) this.close();
     if (!this.db) {
       if (!existsSync(this.path)) return undefined;
       this.db = (isWritable(this.path) && this.openInPlace()) || this.openCopy();
@@ -84,12 +88,19 @@ export class KvStore {
         hint: `run authsome once as the owner of ${dirname(this.path)} (which merges them), or make the store and its directory writable for you`,
       });
     }
+    // read without a lock: a write during the read shows as a changed file, and the read is done again
     let bytes: Buffer;
-    try {
-      bytes = readFileSync(this.path);
-    } catch (err) {
-      throw fileError(err, "read", this.path, "the store");
-    }
+    let state: string;
+    let tries = 0;
+    do {
+      state = this.fileState();
+      try {
+        bytes = readFileSync(this.path);
+      } catch (err) {
+        throw fileError(err, "read", this.path, "the store");
+      }
+    } while (state !== this.fileState() && ++tries < 5);
+    this.copiedState = state;
     bytes[18] = bytes[19] = 1; // header: rollback journal instead of WAL, which an in-memory database cannot use
     try {
       const db = new SQLite(bytes, { readonly: true });
@@ -98,6 +109,13 @@ export class KvStore {
     } catch (err) {
       throw this.unavailable(err, "read");
     }
+  }
+
+  /** What the store file and its -wal look like now (size and time), to tell whether a copy of it is still current. */
+  private fileState(): string {
+    const st = statSync(this.path, { throwIfNoEntry: false });
+    const wal = statSync(`${this.path}-wal`, { throwIfNoEntry: false });
+    return `${st?.size}:${st?.mtimeMs}:${wal?.size}:${wal?.mtimeMs}`;
   }
 
   /** The database for writes: created private if missing, in WAL mode, with the kv table. */

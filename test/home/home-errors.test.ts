@@ -1,9 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, chownSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CLI, FIXTURE_HOME, cli, fixtureHome, snapshot, tempDir, type CliResult } from "../helpers.js";
+import { CLI, FIXTURE_HOME, ROOT, cli, fixtureHome, snapshot, tempDir, type CliResult } from "../helpers.js";
+import { Home } from "../../src/home/home.js";
+import { Connections } from "../../src/vault/connections.js";
+import { Vault } from "../../src/vault/store.js";
 
 // A home the CLI cannot use as it is (a file, another user's directory, a read-only store, a bad
 // config.json value, an audit log that is a directory) fails with exit 7 and a message that names
@@ -244,4 +247,32 @@ test("a login into a home that cannot be written fails before its flow starts, n
   // no key and no terminal: the flow would stop on that; the home is reported first
   const r = failsUnavailable(home, ["login", "openai"], /cannot write the directory for the store .*: .* is read-only for you \(mode 500\)/, { home, asOther: true, env: { OPENAI_API_KEY: "" } });
   assert.doesNotMatch(r.stderr, /API key/);
+});
+
+test("a store read from a copy (not writable for the reader) is read again once its owner has written to it", { skip: NEEDS_SWITCH }, async () => {
+  const home = join(openDir(), "home");
+  cpSync(FIXTURE_HOME, home, { recursive: true });
+  chownTree(home, OTHER_UID);
+  chmodSync(home, 0o700);
+  const store = join(home, "profiles", "default", "store.db");
+  chmodSync(store, 0o400);
+  // a long-lived reader (an agent's library instance) that reads, waits, and reads again
+  const reader = `import { Authsome } from ${JSON.stringify(join(ROOT, "dist/index.js"))};
+const a = new Authsome({ home: process.argv[1] });
+const read = async () => (await a.getConnection("openai")).obtained_at;
+console.log(await read());
+process.stdin.once("data", async () => { console.log(await read()); await a.close(); });`;
+  const child = spawn("setpriv", ["--reuid", String(OTHER_UID), "--regid", String(OTHER_UID), "--clear-groups", process.execPath, "--input-type=module", "-e", reader, home], { stdio: ["pipe", "pipe", "inherit"] });
+  const lines: string[] = [];
+  child.stdout.setEncoding("utf8").on("data", (d: string) => lines.push(...d.trim().split("\n")));
+  while (lines.length < 1) await new Promise((r) => setTimeout(r, 20));
+  // the owner (here root) writes a newer record meanwhile
+  const connections = new Connections(new Vault(new Home(home), "default"));
+  const record = (await connections.get("openai"))!;
+  await connections.put({ ...record, obtained_at: "2030-01-01T00:00:00+00:00" });
+  connections.vault.close();
+  child.stdin.end("again\n");
+  await new Promise((r) => child.on("close", r));
+  assert.notEqual(lines[0], "2030-01-01T00:00:00+00:00");
+  assert.equal(lines[1], "2030-01-01T00:00:00+00:00", "the second read sees the owner's write");
 });
