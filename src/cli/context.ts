@@ -40,6 +40,11 @@ export class CommandContext {
     );
   }
 
+  /** The name of the profile in effect (--profile, AUTHSOME_PROFILE, the default), whether or not it exists. */
+  get profileName(): string {
+    return this.home.resolveProfile(this.globals.profile, this.io.env);
+  }
+
   /** The profile to read and write; one chosen with --profile or AUTHSOME_PROFILE must exist. */
   get profile(): string {
     this.cachedProfile ??= this.home.existingProfile(this.globals.profile, this.io.env, "--profile");

@@ -70,7 +70,7 @@ export class Home {
   /** The profile to use: --profile, else AUTHSOME_PROFILE, else config.default_profile. A bad name says where it came from. */
   resolveProfile(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
     this.checkRoot();
-    if (flag) return assertName("profile", flag);
+    if (flag !== undefined) return assertName("profile", flag); // an empty --profile is refused, as an empty --connection is
     const fromEnv = env.AUTHSOME_PROFILE;
     if (fromEnv) {
       if (isValidName(fromEnv)) return fromEnv;
@@ -93,10 +93,14 @@ export class Home {
   existingProfile(flag: string | undefined, env: NodeJS.ProcessEnv, flagName: string): string {
     const name = this.resolveProfile(flag, env);
     if (this.profileExists(name) || name === this.configuredDefault()) return name;
-    const chosenBy = flag ? flagName : "AUTHSOME_PROFILE";
+    throw this.missingProfile(name, flag !== undefined ? flagName : "AUTHSOME_PROFILE");
+  }
+
+  /** The one error for a profile that does not exist (chosen with `chosenBy`, when it was). */
+  missingProfile(name: string, chosenBy?: string): UsageError {
     const create = `create it with \`authsome profile create ${name}\``;
-    throw new UsageError(`profile "${name}" does not exist (chosen with ${chosenBy}); ${this.profileChoices()}`, {
-      hint: this.listProfiles().length ? `${create}, or choose an existing one with ${chosenBy}` : create,
+    return new UsageError(`profile "${name}" does not exist${chosenBy ? ` (chosen with ${chosenBy})` : ""}; ${this.profileChoices()}`, {
+      hint: chosenBy && this.listProfiles().length ? `${create}, or choose an existing one with ${chosenBy}` : create,
     });
   }
 
@@ -154,9 +158,7 @@ export class Home {
    * store is named here, not after a browser flow). Writes nothing.
    */
   checkProfileWritable(name: string): void {
-    if (!this.profileExists(name) && name !== this.configuredDefault()) {
-      throw new UsageError(`profile "${name}" does not exist`, { hint: `create it with \`authsome profile create ${name}\`` });
-    }
+    if (!this.profileExists(name) && name !== this.configuredDefault()) throw this.missingProfile(name);
     // what is there must take the write; what is missing, the directory it will be made in
     const written: Array<[string, string]> = [
       [this.paths.store(name), "the store"],

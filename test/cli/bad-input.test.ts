@@ -140,3 +140,14 @@ test("an unknown record field survives a rewrite by this implementation", async 
   assert.deepEqual(after.connection_names, ["default", "bulk", "third"]);
   assert.ok(readFileSync(join(home, "audit.log"), "utf8").includes('"connection":"third"'));
 });
+
+test("profile list still shows the profiles when the one chosen does not exist; an empty --profile is refused", () => {
+  const home = fixtureHome();
+  const list = cli(["profile", "list", "--json"], { home, env: { AUTHSOME_PROFILE: "nope" } });
+  assert.equal(list.code, 0, list.stderr);
+  const data = JSON.parse(list.stdout) as { profiles: Array<{ name: string }>; current: string };
+  assert.deepEqual(data.profiles.map((p) => p.name), ["default", "work"]);
+  assert.equal(data.current, "nope");
+  failsCleanly(home, ["-p", "", "list"], 2, /invalid profile name ""/);
+  failsCleanly(home, ["profile", "use", "nope"], 2, /profile "nope" does not exist; your profiles: default, work/);
+});

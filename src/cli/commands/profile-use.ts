@@ -1,12 +1,9 @@
-import { UsageError } from "../../errors.js";
 import { assertName } from "../../home/names.js";
 import type { CommandContext } from "../context.js";
 
 export default async function profileUse(ctx: CommandContext, name: string): Promise<void> {
   assertName("profile", name);
-  if (!ctx.home.profileExists(name)) {
-    throw new UsageError(`profile "${name}" does not exist`, { hint: `create it with \`authsome profile create ${name}\`` });
-  }
+  if (!ctx.home.profileExists(name)) throw ctx.home.missingProfile(name);
   const config = ctx.home.config();
   ctx.home.saveConfig({ ...config, default_profile: name });
   ctx.out.result({ status: "default_profile_set", profile: name }, () => []);
