@@ -15,39 +15,44 @@ export function nearestExisting(path: string): string {
 
 const ownedByOther = (uid: number) => process.getuid !== undefined && process.getuid() !== 0 && uid !== process.getuid();
 
+/** Why a file could not be read or written, in words, and what to do (for any file the user names, or one under the home). */
+export function fileProblem(err: unknown, action: "read" | "write" | "create", path: string): { reason: string; hint?: string } {
+  const code = (err as NodeJS.ErrnoException).code;
+  const subject = nearestExisting((err as NodeJS.ErrnoException).path ?? path);
+  const name = subject === path ? "it" : subject;
+  const st = existsSync(subject) ? statSync(subject) : undefined;
+  if (code === "ENOENT") return { reason: "no such file" };
+  if (st && !st.isDirectory() && (code === "ENOTDIR" || code === "EEXIST")) return { reason: `${subject} is a file, not a directory`, hint: `move the file ${subject} aside, or remove it` };
+  if (st?.isDirectory() && code === "EISDIR") return { reason: `${name} is a directory, not a file`, hint: `move the directory ${subject} aside` };
+  if (st && (code === "EACCES" || code === "EPERM")) {
+    if (ownedByOther(st.uid)) {
+      return { reason: `${name} belongs to another user (uid ${st.uid})`, hint: `fix the ownership of ${subject} (chown it to yourself), or point AUTHSOME_HOME at a home of your own` };
+    }
+    const mode = (st.mode & 0o777).toString(8);
+    return { reason: `${name} is ${action === "read" ? "not readable" : "read-only"} for you (mode ${mode})`, hint: `give yourself access: chmod u+rw${st.isDirectory() ? "x" : ""} ${subject}` };
+  }
+  if (code === "EROFS") return { reason: `${name} is on a read-only file system`, hint: "point AUTHSOME_HOME at a writable location" };
+  if (code === "ENOSPC") return { reason: "no space left on the device", hint: "free some space and try again" };
+  return { reason: (err as Error).message };
+}
+
 /**
  * A failed read or write of a file under the home, as an error that says why in words (a file in
  * the way, another user's directory, a read-only file) and what to do, instead of an errno code.
  */
 export function fileError(err: unknown, action: "read" | "write" | "create", path: string, label = ""): StoreUnavailableError {
-  const code = (err as NodeJS.ErrnoException).code;
-  const subject = nearestExisting((err as NodeJS.ErrnoException).path ?? path);
-  const name = subject === path ? "it" : subject;
-  const message = (reason: string) => `cannot ${action} ${label ? `${label} ` : ""}${path}: ${reason}`;
-  const options = (hint: string | undefined) => ({ hint, cause: err });
-  const st = existsSync(subject) ? statSync(subject) : undefined;
-  if (st && !st.isDirectory() && (code === "ENOTDIR" || code === "EEXIST")) {
-    return new StoreUnavailableError(message(`${subject} is a file, not a directory`), options(`move the file ${subject} aside, or remove it`));
+  const { reason, hint } = fileProblem(err, action, path);
+  return new StoreUnavailableError(`cannot ${action} ${label ? `${label} ` : ""}${path}: ${reason}`, { hint, cause: err });
+}
+
+/** True when this process may write path. */
+export function isWritable(path: string): boolean {
+  try {
+    accessSync(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
   }
-  if (st?.isDirectory() && code === "EISDIR") {
-    return new StoreUnavailableError(message(`${name} is a directory, not a file`), options(`move the directory ${subject} aside`));
-  }
-  if (st && (code === "EACCES" || code === "EPERM")) {
-    if (ownedByOther(st.uid)) {
-      return new StoreUnavailableError(
-        message(`${name} belongs to another user (uid ${st.uid})`),
-        options(`fix the ownership of ${subject} (chown it to yourself), or point AUTHSOME_HOME at a home of your own`),
-      );
-    }
-    const mode = (st.mode & 0o777).toString(8);
-    return new StoreUnavailableError(
-      message(`${name} is ${action === "read" ? "not readable" : "read-only"} for you (mode ${mode})`),
-      options(`give yourself access: chmod u+rw${st.isDirectory() ? "x" : ""} ${subject}`),
-    );
-  }
-  if (code === "EROFS") return new StoreUnavailableError(message(`${name} is on a read-only file system`), options("point AUTHSOME_HOME at a writable location"));
-  if (code === "ENOSPC") return new StoreUnavailableError(message("no space left on the device"), options("free some space and try again"));
-  return new StoreUnavailableError(message((err as Error).message), options(undefined));
 }
 
 /** Fails with a fileError when this process cannot write path (a file, or a directory to create files in). */

@@ -1,9 +1,9 @@
 import type Database from "better-sqlite3";
-import { accessSync, closeSync, constants, existsSync, openSync, readFileSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { StoreUnavailableError } from "../errors.js";
-import { assertWritable, ensurePrivateDir, fileError, PRIVATE_FILE } from "../home/files.js";
+import { assertWritable, ensurePrivateDir, fileError, isWritable, PRIVATE_FILE } from "../home/files.js";
 
 // Loaded with require: importing a CommonJS package from ESM costs a parse of its source on every start.
 const SQLite = createRequire(import.meta.url)("better-sqlite3") as typeof Database;
@@ -17,14 +17,6 @@ export interface KvRow {
 
 type SqliteFailure = Error & { code?: string };
 
-const isWritable = (path: string) => {
-  try {
-    accessSync(path, constants.W_OK);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 export class KvStore {
   private db: Database.Database | undefined;

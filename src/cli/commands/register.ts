@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { UsageError } from "../../errors.js";
 import { validateDefinitionText } from "../../providers/validate.js";
 import type { CommandContext } from "../context.js";
-import { whyUnreadable } from "../file-errors.js";
+import { fileProblem } from "../../home/files.js";
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];
@@ -19,7 +19,7 @@ export default async function register(ctx: CommandContext, path: string, opts: 
     try {
       text = readFileSync(path, "utf8");
     } catch (err) {
-      throw new UsageError(`cannot read ${path}: ${whyUnreadable(err)}`, { hint: "register takes a provider definition file (JSON), or - for standard input" });
+      throw new UsageError(`cannot read ${path}: ${fileProblem(err, "read", path).reason}`, { hint: "register takes a provider definition file (JSON), or - for standard input" });
     }
   }
   const definition = validateDefinitionText(text, origin);

@@ -15,7 +15,7 @@ import { definitionRoutes, RouteTable, type AvailableConnection } from "../../pr
 import { privateTempDir, runChild } from "../../proxy/runner.js";
 import { startProxy } from "../../proxy/server.js";
 import type { CommandContext } from "../context.js";
-import { whyUnreadable } from "../file-errors.js";
+import { fileProblem } from "../../home/files.js";
 
 export interface RunOptions {
   provider?: string[];
@@ -63,7 +63,7 @@ function readCa(path: string): string[] {
   try {
     text = readFileSync(path, "utf8");
   } catch (err) {
-    throw new UsageError(`cannot read the --upstream-ca file ${JSON.stringify(path)}: ${whyUnreadable(err)}`);
+    throw new UsageError(`cannot read the --upstream-ca file ${JSON.stringify(path)}: ${fileProblem(err, "read", path).reason}`);
   }
   const certs = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
   if (!certs) throw new UsageError(`the --upstream-ca file ${JSON.stringify(path)} holds no PEM certificate`);
