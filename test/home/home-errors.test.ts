@@ -63,6 +63,15 @@ function openDir(): string {
   return dir;
 }
 
+/** A copy of the Python implementation's home that belongs to OTHER_UID, as their own home would. */
+function otherUsersFixtureHome(): string {
+  const home = join(openDir(), "home");
+  cpSync(FIXTURE_HOME, home, { recursive: true });
+  chownTree(home, OTHER_UID);
+  chmodSync(home, 0o700);
+  return home;
+}
+
 function providerFile(dir: string): string {
   const path = join(dir, "myprov.json");
   writeFileSync(path, JSON.stringify({ schema_version: 1, name: "myprov", display_name: "My", auth_type: "api_key", flow: "api_key" }), { mode: 0o644 });
@@ -220,10 +229,7 @@ test("an audit log that is a directory: log fails naming it, and no secret is ha
 });
 
 test("a master key its owner cannot read is named, with the mode and what to do", { skip: NEEDS_SWITCH }, () => {
-  const home = join(openDir(), "home");
-  cpSync(FIXTURE_HOME, home, { recursive: true });
-  chownTree(home, OTHER_UID);
-  chmodSync(home, 0o700);
+  const home = otherUsersFixtureHome();
   const key = join(home, "master.key");
   chmodSync(key, 0o200);
   const r = failsUnavailable(home, ["get", "openai", "-f", "api_key", "--show-secret"], new RegExp(`cannot read the master key ${key}: it is not readable for you \\(mode 200\\)`), { home, asOther: true });
@@ -250,10 +256,7 @@ test("a login into a home that cannot be written fails before its flow starts, n
 });
 
 test("a store read from a copy (not writable for the reader) is read again once its owner has written to it", { skip: NEEDS_SWITCH }, async () => {
-  const home = join(openDir(), "home");
-  cpSync(FIXTURE_HOME, home, { recursive: true });
-  chownTree(home, OTHER_UID);
-  chmodSync(home, 0o700);
+  const home = otherUsersFixtureHome();
   const store = join(home, "profiles", "default", "store.db");
   chmodSync(store, 0o400);
   // a long-lived reader (an agent's library instance) that reads, waits, and reads again
