@@ -1,4 +1,4 @@
-import { accessSync, chmodSync, closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { accessSync, chmodSync, closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync, type Stats } from "node:fs";
 import { dirname, basename, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { StoreUnavailableError } from "../errors.js";
@@ -70,28 +70,25 @@ export function assertWritable(path: string, label = ""): void {
  * directory is theirs to fix (doctor reports it).
  */
 export function ensurePrivateDir(path: string): void {
+  let st: Stats;
+  const uid = process.getuid?.();
   try {
     if (mkdirSync(path, { recursive: true, mode: PRIVATE_DIR }) !== undefined) {
       chmodSync(path, PRIVATE_DIR); // the umask may have narrowed it
       return;
     }
-    const st = statSync(path);
+    st = statSync(path);
     if (!(st.mode & 0o077)) return;
-    const uid = process.getuid?.();
-    if (uid === undefined || uid === 0 || st.uid === uid) {
-      chmodSync(path, st.mode & 0o700);
-      return;
-    }
-    // another user's directory that others may write to: whoever can write there could swap our
-    // files or plant a provider definition, so credentials are never kept in it
-    if (st.mode & 0o022) {
-      throw new StoreUnavailableError(`cannot use ${path}: it belongs to another user (uid ${st.uid}) and others can write to it`, {
-        hint: "point AUTHSOME_HOME at a directory of your own",
-      });
-    }
+    if (uid === undefined || uid === 0 || st.uid === uid) return void chmodSync(path, st.mode & 0o700);
   } catch (err) {
-    if (err instanceof StoreUnavailableError) throw err;
     throw fileError(err, "create", path, "the directory");
+  }
+  // another user's directory that others may write to: whoever can write there could swap our
+  // files or plant a provider definition, so credentials are never kept in it
+  if (st.mode & 0o022) {
+    throw new StoreUnavailableError(`cannot use ${path}: it belongs to another user (uid ${st.uid}) and others can write to it`, {
+      hint: "point AUTHSOME_HOME at a directory of your own",
+    });
   }
 }
 

@@ -165,7 +165,10 @@ export class Home {
       [this.paths.profile(name), "the profile directory"],
       [this.paths.lock(name), "the lock file"],
     ];
-    for (const [path, label] of written) assertWritable(existsSync(path) ? path : nearestExisting(path), existsSync(path) ? label : `the directory for ${label}`);
+    for (const [path, label] of written) {
+      if (existsSync(path)) assertWritable(path, label);
+      else assertWritable(nearestExisting(path), `the directory for ${label}`);
+    }
     const made = [this.paths.config, this.paths.version, ...(encryptionMode(this.config()) === "local_key" ? [this.paths.masterKey] : [])];
     for (const path of made) if (!existsSync(path)) assertWritable(nearestExisting(path), "the home");
   }

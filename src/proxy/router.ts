@@ -230,8 +230,9 @@ export class RouteTable {
     );
   }
 
+  /** `pathname` as resolvedPath gives it. */
   private isAuthEndpoint(hostPort: string, pathname: string): boolean {
-    return this.authEndpoints.has(`${hostPort}${endpointPath(pathname)}`);
+    return this.authEndpoints.has(`${hostPort}${endpointKey(pathname)}`);
   }
 
   /** The host names the routes name ("*.example.com" for a wildcard; patterns have none), for reporting. */
@@ -270,9 +271,8 @@ export function resolvedPath(pathname: string): string {
   return "/" + segments.join("/") + (trailing ? "/" : "");
 }
 
-/** An auth endpoint's path as compared: resolved, without trailing slashes, in lower case (a server may not mind case). */
-function endpointPath(pathname: string): string {
-  const resolved = resolvedPath(pathname);
+/** An auth endpoint's resolved path as compared: without trailing slashes, in lower case (a server may not mind case). */
+function endpointKey(resolved: string): string {
   return (resolved.length > 1 ? resolved.replace(/\/+$/, "") : resolved).toLowerCase();
 }
 
@@ -303,7 +303,7 @@ export function authEndpointUrls(def: ProviderDefinition): string[] {
     try {
       const u = new URL(raw);
       const port = u.port ? Number(u.port) : u.protocol === "http:" ? 80 : 443;
-      const path = endpointPath(u.pathname);
+      const path = endpointKey(resolvedPath(u.pathname));
       // an IPv6 literal without its brackets, as requests name it
       const host = u.hostname.startsWith("[") ? u.hostname.slice(1, -1) : u.hostname;
       out.push(`${host.toLowerCase()}:${port}${path}`);

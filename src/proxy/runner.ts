@@ -13,7 +13,7 @@ const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 const FROM_TERMINAL: ReadonlySet<NodeJS.Signals> = new Set(["SIGINT", "SIGHUP"]);
 
 /** A process's group and its terminal's foreground group, from /proc (Linux); undefined elsewhere. */
-function groups(pid: number | "self"): { pgrp: string; foreground: string; tty: string } | undefined {
+function groups(pid: number): { pgrp: string; foreground: string; tty: string } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // after "(comm) ": state ppid pgrp session tty_nr tpgid

@@ -17,6 +17,8 @@ export interface KvRow {
 
 type SqliteFailure = Error & { code?: string };
 
+/** Whether the kv table exists (a store file can be there before its first write made the table). */
+const KV_TABLE = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'kv'";
 
 export class KvStore {
   private db: Database.Database | undefined;
@@ -49,7 +51,7 @@ export class KvStore {
       if (!existsSync(this.path)) return undefined;
       this.db = (isWritable(this.path) && this.openInPlace()) || this.openCopy();
     }
-    this.hasTable ||= this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'kv'").get() !== undefined;
+    this.hasTable ||= this.db.prepare(KV_TABLE).get() !== undefined;
     return this.hasTable ? this.db : undefined;
   }
 
@@ -59,7 +61,7 @@ export class KvStore {
     try {
       db = new SQLite(this.path, { fileMustExist: true });
       db.pragma("busy_timeout = 10000");
-      db.prepare("SELECT 1 FROM sqlite_master LIMIT 1").get(); // the first read is where a read-only directory shows
+      this.hasTable = db.prepare(KV_TABLE).get() !== undefined; // the first read is where a read-only directory shows
       this.access = "read";
       return db;
     } catch (err) {

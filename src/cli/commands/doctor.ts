@@ -40,7 +40,7 @@ function configCheck(ctx: CommandContext): Check {
   const problems: string[] = [];
   const mode: unknown = config.encryption?.mode;
   if (mode != null && !ENCRYPTION_MODES.includes(mode as string)) problems.push(`encryption mode ${JSON.stringify(mode)} is not one of ${ENCRYPTION_MODES.join(", ")}`);
-  if (config.default_profile !== undefined && (typeof config.default_profile !== "string" || !isValidName(config.default_profile))) {
+  if (config.default_profile !== undefined && !isValidName(config.default_profile)) {
     problems.push(`default_profile ${JSON.stringify(config.default_profile)} is not a valid profile name`);
   }
   return problems.length
