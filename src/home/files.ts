@@ -64,6 +64,15 @@ export function assertWritable(path: string, label = ""): void {
   }
 }
 
+/** Fails with a fileError when this process cannot write the existing file at path (a directory in its place included). */
+export function assertWritableFile(path: string, label = ""): void {
+  try {
+    closeSync(openSync(path, "r+"));
+  } catch (err) {
+    throw fileError(err, "write", path, label);
+  }
+}
+
 /**
  * Creates a directory (and parents) readable only by the owner. One that exists already loses
  * group and other access if it is ours (its owner bits are the owner's choice); another user's

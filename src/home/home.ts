@@ -2,7 +2,7 @@ import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { StoreUnavailableError, UsageError } from "../errors.js";
 import { DEFAULT_CONFIG, encryptionMode, readConfig, writeConfig, type HomeConfig } from "./config.js";
-import { assertWritable, ensurePrivateDir, fileError, nearestExisting, writeFileAtomic, writeJsonAtomic, PRIVATE_FILE } from "./files.js";
+import { assertWritable, assertWritableFile, ensurePrivateDir, fileError, nearestExisting, writeFileAtomic, writeJsonAtomic, PRIVATE_FILE } from "./files.js";
 import { assertName, isValidName, NAME_RULE } from "./names.js";
 import { homePaths, resolveHomeDir, type HomePaths } from "./paths.js";
 
@@ -160,14 +160,16 @@ export class Home {
   checkProfileWritable(name: string): void {
     if (!this.profileExists(name) && name !== this.configuredDefault()) throw this.missingProfile(name);
     // what is there must take the write; what is missing, the directory it will be made in
-    const written: Array<[string, string]> = [
-      [this.paths.store(name), "the store"],
-      [this.paths.profile(name), "the profile directory"],
-      [this.paths.lock(name), "the lock file"],
+    const written: Array<[path: string, label: string, isFile: boolean]> = [
+      [this.paths.store(name), "the store", true],
+      [this.paths.profile(name), "the profile directory", false],
+      [this.paths.lock(name), "the lock file", true],
+      [this.paths.audit, "the audit log", true],
     ];
-    for (const [path, label] of written) {
-      if (existsSync(path)) assertWritable(path, label);
-      else assertWritable(nearestExisting(path), `the directory for ${label}`);
+    for (const [path, label, isFile] of written) {
+      if (!existsSync(path)) assertWritable(nearestExisting(path), `the directory for ${label}`);
+      else if (isFile) assertWritableFile(path, label);
+      else assertWritable(path, label);
     }
     const made = [this.paths.config, this.paths.version, ...(encryptionMode(this.config()) === "local_key" ? [this.paths.masterKey] : [])];
     for (const path of made) if (!existsSync(path)) assertWritable(nearestExisting(path), "the home");

@@ -214,7 +214,7 @@ test("a bad default_profile in config.json or AUTHSOME_PROFILE says where it cam
   assert.deepEqual(snapshot(home), before);
 });
 
-test("an audit log that is a directory: log fails naming it, and no secret is handed out unrecorded", () => {
+test("an audit log that is a directory: log fails naming it, no secret is handed out unrecorded, and a login stores nothing", () => {
   const home = fixtureHome();
   const log = join(home, "audit.log");
   rmSync(log);
@@ -224,6 +224,8 @@ test("an audit log that is a directory: log fails naming it, and no secret is ha
   failsUnavailable(home, ["get", "openai", "-f", "api_key", "--show-secret"], new RegExp(`cannot write the secret_read event to the audit log ${log}: it is a directory`), { home });
   failsUnavailable(home, ["get", "openai", "--show-secret"], /the secret_read event to the audit log .*: it is a directory/, { home });
   failsUnavailable(home, ["export", "openai"], /the export event to the audit log .*: it is a directory/, { home });
+  // a login that could not be recorded is refused before anything is stored
+  failsUnavailable(home, ["login", "brevo"], new RegExp(`cannot write the audit log ${log}: it is a directory`), { home, env: { BREVO_API_KEY: "xkeysib-1" } });
   // reading without a secret needs no audit line
   assert.equal(run(["get", "openai"], { home }).code, 0);
 });
