@@ -2,9 +2,9 @@ import { CredentialMissingError } from "../errors.js";
 import type { OAuthSection, ProviderDefinition } from "../providers/schema.js";
 import { expandBaseUrl } from "../providers/validate.js";
 import type { Connections } from "../vault/connections.js";
-import type { ClientRecord } from "../vault/records.js";
+import type { ClientRecord, ConnectionRecord } from "../vault/records.js";
 import type { OAuthClient } from "./token-client.js";
-import { loginCommand } from "./credentials.js";
+import { reloginCommand } from "./credentials.js";
 
 export interface StoredOAuthClient {
   client: OAuthClient;
@@ -14,15 +14,16 @@ export interface StoredOAuthClient {
 
 /**
  * The provider's stored OAuth client, with the authentication its definition declares (or that
- * its registration returned), and the endpoints to use it at.
+ * its registration returned), and the endpoints to use it at, for this connection.
  */
-export async function oauthClientFor(connections: Connections, definition: ProviderDefinition, baseUrl?: string | null): Promise<StoredOAuthClient> {
+export async function oauthClientFor(connections: Connections, definition: ProviderDefinition, connection: ConnectionRecord): Promise<StoredOAuthClient> {
   const record = await connections.client(definition.name);
   if (!record?.client_id) {
     throw new CredentialMissingError(`no OAuth client credentials are stored for "${definition.name}"`, {
-      hint: `run \`${loginCommand(definition.name, "default", connections.profile)} --force\` to enter them`,
+      hint: `run \`${reloginCommand(connection, connections.profile)}\` to enter them`,
     });
   }
+  const baseUrl = connection.base_url;
   const secret = record.client_secret?.trim() || null;
   const registered = registration(record);
   return {

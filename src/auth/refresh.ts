@@ -59,7 +59,7 @@ export async function refreshConnection(ctx: RefreshContext, stale: ConnectionRe
       if (!isExpired(current, 0, now())) return current;
       throw new RefreshError(`the access token of "${provider}" (connection "${name}") expired and there is no refresh token`, { hint: loginHint(connections, current) });
     }
-    const { client, oauth } = await oauthClientFor(connections, definition, current.base_url);
+    const { client, oauth } = await oauthClientFor(connections, definition, current);
     let response;
     try {
       response = await tokenRequest({

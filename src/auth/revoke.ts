@@ -32,7 +32,7 @@ export async function revokeConnectionRemotely(connections: Connections, definit
   try {
     // Without an endpoint there is nothing to revoke, client or not.
     const declared = expandBaseUrl(definition, record.base_url ?? undefined).oauth?.revocation_url;
-    const stored = await oauthClientFor(connections, definition, record.base_url).catch((err: unknown) => {
+    const stored = await oauthClientFor(connections, definition, record).catch((err: unknown) => {
       if (declared) throw err;
       return undefined;
     });
@@ -84,7 +84,7 @@ async function revokeConsumerToken(connections: Connections, definition: Provide
     return { revoked: false, warnings: [`${definition.name} has no ${kind} invalidation endpoint: ${label} was only deleted locally; its token stays valid at the provider`] };
   }
   try {
-    const consumer = await oauth1Consumer(connections, definition, kind);
+    const consumer = await oauth1Consumer(connections, definition, record);
     if (kind === "app_only") {
       await invalidateAppOnlyToken(url, consumer, token, REVOKE_TIMEOUT_MS);
     } else {

@@ -6,7 +6,7 @@ import { Vault } from "../../src/vault/store.js";
 import { tokenRequest } from "../../src/auth/token-client.js";
 import { CLIENTS, startOidcServer, type OidcServer } from "../peers/oidc.js";
 import { cliAsync } from "../helpers.js";
-import { homeWithExpiredToken as homeWithExpiredTokenAt } from "./oidc-home.js";
+import { freshConnection, homeWithExpiredToken as homeWithExpiredTokenAt } from "./oidc-home.js";
 
 let server: OidcServer;
 before(async () => {
@@ -87,4 +87,19 @@ test("temporary failures keep a still-valid cached token, and fail plainly once 
   assert.equal(ok.code, 0, ok.stderr);
   assert.notEqual(ok.stdout.trim(), record.access_token);
   connections.vault.close();
+});
+
+test("an expired token whose OAuth client was removed names the login of that very connection", async () => {
+  const { home } = await homeWithExpiredToken();
+  const connections = new Connections(new Vault(new Home(home), "default"));
+  await connections.save(await freshConnection(server, "work"));
+  await connections.deleteClient("localidp");
+  connections.vault.close();
+  server.resetCounters();
+  const r = await cliAsync(["get", "localidp", "--connection", "work", "--field", "access_token", "--show-secret"], { home });
+  assert.equal(r.code, 5, r.stderr);
+  assert.match(r.stderr, /no OAuth client credentials are stored for "localidp"/);
+  assert.match(r.stderr, /hint: run `authsome login localidp --connection work --force` to enter them/);
+  assert.equal(r.stdout, "");
+  assert.equal(server.tokenRequests("refresh_token"), 0);
 });

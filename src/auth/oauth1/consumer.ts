@@ -4,9 +4,9 @@
 import { CredentialMissingError } from "../../errors.js";
 import type { ProviderDefinition } from "../../providers/schema.js";
 import type { Connections } from "../../vault/connections.js";
-import type { ClientRecord } from "../../vault/records.js";
+import type { ClientRecord, ConnectionRecord } from "../../vault/records.js";
 import type { InputField, LoginInteraction } from "../interaction.js";
-import { loginCommand } from "../credentials.js";
+import { reloginCommand } from "../credentials.js";
 
 export interface OAuth1Consumer {
   key: string;
@@ -23,14 +23,14 @@ export function storedConsumer(record: ClientRecord | undefined): OAuth1Consumer
 }
 
 /**
- * The stored consumer key and secret of a provider (signing requests, app-only tokens, logout).
- * `flow` only chooses the login command named in the error.
+ * The stored consumer key and secret of a provider, for one of its connections (its login is
+ * the one named in the error).
  */
-export async function oauth1Consumer(connections: Connections, definition: ProviderDefinition, flow: "oauth1" | "app_only" = "oauth1"): Promise<OAuth1Consumer> {
+export async function oauth1Consumer(connections: Connections, definition: ProviderDefinition, connection: ConnectionRecord): Promise<OAuth1Consumer> {
   const consumer = storedConsumer(await connections.client(definition.name));
   if (!consumer) {
     throw new CredentialMissingError(`no API key and secret (OAuth 1.0a consumer) are stored for "${definition.name}"`, {
-      hint: `run \`${loginCommand(definition.name, "default", connections.profile, flow)}\` to enter them`,
+      hint: `run \`${reloginCommand(connection, connections.profile)}\` to enter them`,
     });
   }
   return consumer;
