@@ -6,9 +6,9 @@ for (const stream of [process.stdout, process.stderr]) {
     if (err.code !== "EPIPE") throw err;
   });
 }
-// The everyday `get` takes a fast path, bundled into one file (scripts/bundle-fast-get.mjs),
-// that does not load the full command-line program.
+// The program comes bundled, one file per entry (scripts/bundle-cli.mjs). The everyday `get`
+// takes a fast path that does not load the full command-line program.
 const argv = process.argv.slice(2);
 const io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env };
 const code = argv[0] === "get" ? await (await import("../dist/cli/fast-get.bundle.js")).fastGet(argv, io) : undefined;
-process.exitCode = code ?? (await (await import("../dist/cli/main.js")).run(argv, io));
+process.exitCode = code ?? (await (await import("../dist/cli/main.bundle.js")).run(argv, io));
