@@ -23,7 +23,6 @@ export async function oauthClientFor(connections: Connections, definition: Provi
       hint: `run \`${reloginCommand(connection, connections.profile)}\` to enter them`,
     });
   }
-  const baseUrl = connection.base_url;
   const secret = record.client_secret?.trim() || null;
   const registered = registration(record);
   return {
@@ -34,7 +33,7 @@ export async function oauthClientFor(connections: Connections, definition: Provi
       authMethod: registered?.token_endpoint_auth_method ?? (secret ? (definition.oauth?.client_auth_method ?? "client_secret_basic") : "none"),
       clientIdInBody: definition.oauth?.client_id_in_body,
     },
-    oauth: { ...expandBaseUrl(definition, baseUrl ?? undefined).oauth!, ...registered?.endpoints },
+    oauth: { ...expandBaseUrl(definition, connection.base_url ?? undefined).oauth!, ...registered?.endpoints },
   };
 }
 

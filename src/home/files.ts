@@ -67,7 +67,7 @@ export function assertWritable(path: string, label = ""): void {
 /** Fails with a fileError when this process cannot write the existing file at path (a directory in its place included). */
 export function assertWritableFile(path: string, label = ""): void {
   try {
-    closeSync(openSync(path, "r+"));
+    closeSync(openSync(path, constants.O_WRONLY)); // no O_CREAT: a check writes nothing
   } catch (err) {
     throw fileError(err, "write", path, label);
   }
