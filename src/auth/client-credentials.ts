@@ -4,7 +4,7 @@ import { expandBaseUrl } from "../providers/validate.js";
 import type { Connections } from "../vault/connections.js";
 import type { ClientRecord, ConnectionRecord } from "../vault/records.js";
 import type { OAuthClient } from "./token-client.js";
-import { reloginCommand } from "./credentials.js";
+import { reloginHint } from "./credentials.js";
 
 export interface StoredOAuthClient {
   client: OAuthClient;
@@ -20,7 +20,7 @@ export async function oauthClientFor(connections: Connections, definition: Provi
   const record = await connections.client(definition.name);
   if (!record?.client_id) {
     throw new CredentialMissingError(`no OAuth client credentials are stored for "${definition.name}"`, {
-      hint: `run \`${reloginCommand(connection, connections.profile)}\` to enter them`,
+      hint: `${reloginHint(connection, connections.profile)} to enter them`,
     });
   }
   const secret = record.client_secret?.trim() || null;

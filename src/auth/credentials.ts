@@ -25,6 +25,11 @@ export function reloginCommand(record: ConnectionRecord, profile: string = recor
   return `${loginCommand(record.provider, record.connection_name, profile, flowOf(record.auth_type))} --force`;
 }
 
+/** The hint of an error that a new login of this connection cures. */
+export function reloginHint(record: ConnectionRecord, profile: string = record.profile): string {
+  return `run \`${reloginCommand(record, profile)}\``;
+}
+
 /** The connection name a command means: --connection (an empty one is refused like any invalid name), else the provider's default. */
 export async function connectionName(connections: Connections, provider: string, connection?: string): Promise<string> {
   return connection === undefined ? connections.resolveName(provider) : assertName("connection", connection);
@@ -68,7 +73,7 @@ export async function freshConnection(
 ): Promise<ConnectionRecord> {
   if (record.status === "invalid" || record.status === "revoked") {
     throw new CredentialMissingError(`the connection "${record.connection_name}" of "${definition.name}" is ${record.status}: a new login is needed`, {
-      hint: `run \`${reloginCommand(record, connections.profile)}\``,
+      hint: reloginHint(record, connections.profile),
     });
   }
   const windowSeconds = opts.windowSeconds ?? DEFAULT_REFRESH_WINDOW_SECONDS;

@@ -10,7 +10,7 @@ import { OAuthError, TemporaryTokenError } from "./oauth-errors.js";
 import { oauthClientFor } from "./client-credentials.js";
 import { expiresAt, tokenRequest } from "./token-client.js";
 import { isExpired } from "./expiry.js";
-import { reloginCommand } from "./credentials.js";
+import { reloginHint } from "./credentials.js";
 
 // Refresh, single-flight across processes: one flock per connection serialises refreshers;
 // whoever gets the lock re-reads the store first and reuses a refresh another process made.
@@ -32,8 +32,6 @@ function lockPath(connections: Connections, provider: string, connection: string
   return join(dir, `${connection}.refresh.lock`);
 }
 
-const loginHint = (connections: Connections, record: ConnectionRecord) => `run \`${reloginCommand(record, connections.profile)}\``;
-
 /**
  * Runs `fn` holding the connection's refresh lock: a refresh in flight in another process ends
  * first, and none starts until `fn` is done (logout revokes the newest tokens, not older ones).
@@ -51,13 +49,13 @@ export async function refreshConnection(ctx: RefreshContext, stale: ConnectionRe
   const now = ctx.now ?? Date.now;
   return withRefreshLock(connections, provider, name, async () => {
     const current = await connections.get(provider, name);
-    if (!current) throw new CredentialMissingError(`the connection "${name}" of "${provider}" was removed`, { hint: loginHint(connections, stale) });
+    if (!current) throw new CredentialMissingError(`the connection "${name}" of "${provider}" was removed`, { hint: reloginHint(stale, connections.profile) });
     const rejected = ctx.rejectedAccessToken !== undefined && current.access_token === ctx.rejectedAccessToken;
     if (!rejected && !isExpired(current, ctx.windowSeconds, now())) return current; // another process refreshed it
     if (current.status === "invalid") throw deadGrant(connections, provider, name, current);
     if (!current.refresh_token) {
       if (!isExpired(current, 0, now())) return current;
-      throw new RefreshError(`the access token of "${provider}" (connection "${name}") expired and there is no refresh token`, { hint: loginHint(connections, current) });
+      throw new RefreshError(`the access token of "${provider}" (connection "${name}") expired and there is no refresh token`, { hint: reloginHint(current, connections.profile) });
     }
     const { client, oauth } = await oauthClientFor(connections, definition, current);
     let response;
@@ -92,7 +90,7 @@ export async function refreshConnection(ctx: RefreshContext, stale: ConnectionRe
 function deadGrant(connections: Connections, provider: string, connection: string, record: ConnectionRecord): RefreshError {
   const reason = typeof record.metadata?.last_refresh_error === "string" ? ` (${record.metadata.last_refresh_error})` : "";
   return new RefreshError(`the authorization of "${provider}" (connection "${connection}") is no longer valid${reason}: a new login is needed`, {
-    hint: loginHint(connections, record),
+    hint: reloginHint(record, connections.profile),
   });
 }
 
@@ -116,7 +114,7 @@ async function handleFailure(ctx: RefreshContext, current: ConnectionRecord, err
     return current; // the cached token still works; try again next time
   }
   throw new RefreshError(`refreshing "${provider}" (connection "${name}") failed: ${description}`, {
-    hint: err instanceof TemporaryTokenError ? "the provider could not be reached; try again shortly" : loginHint(connections, current),
+    hint: err instanceof TemporaryTokenError ? "the provider could not be reached; try again shortly" : reloginHint(current, connections.profile),
     cause: err,
   });
 }

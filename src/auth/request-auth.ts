@@ -3,7 +3,7 @@ import type { ProviderDefinition } from "../providers/schema.js";
 import type { ClientRecord, ConnectionRecord } from "../vault/records.js";
 import { storedConsumer } from "./oauth1/consumer.js";
 import { signOAuth1Request } from "./oauth1/sign.js";
-import { reloginCommand } from "./credentials.js";
+import { reloginHint } from "./credentials.js";
 
 // The one place that turns a usable connection into a request's credential headers. The proxy
 // and the library's getAuthHeaders both call it, so both inject exactly the same way.
@@ -18,8 +18,6 @@ export interface RequestToAuthorize {
 }
 
 const FORM = "application/x-www-form-urlencoded";
-
-const loginHint = (record: ConnectionRecord) => `run \`${reloginCommand(record)}\``;
 
 /** Header names that carry the credential (lowercase): the proxy replaces the child's placeholders in these. */
 export function credentialHeaderNames(definition: ProviderDefinition, record: Pick<ConnectionRecord, "auth_type">): string[] {
@@ -46,7 +44,7 @@ function apiKeyValue(definition: ProviderDefinition, key: string): string {
 }
 
 function missing(record: ConnectionRecord, what: string): CredentialMissingError {
-  return new CredentialMissingError(`the connection "${record.connection_name}" of "${record.provider}" has no ${what}`, { hint: loginHint(record) });
+  return new CredentialMissingError(`the connection "${record.connection_name}" of "${record.provider}" has no ${what}`, { hint: reloginHint(record) });
 }
 
 function formParams(req: RequestToAuthorize): URLSearchParams | undefined {
@@ -86,7 +84,7 @@ export function authHeaders(
       if (!record.access_token || tokenSecret === null) throw missing(record, "OAuth 1.0a token");
       const consumer = storedConsumer(client);
       if (!consumer) {
-        throw new CredentialMissingError(`no OAuth 1.0a consumer key and secret for "${record.provider}"`, { hint: loginHint(record) });
+        throw new CredentialMissingError(`no OAuth 1.0a consumer key and secret for "${record.provider}"`, { hint: reloginHint(record) });
       }
       value = signOAuth1Request({
         method: req.method,
@@ -100,7 +98,7 @@ export function authHeaders(
       break;
     }
     default:
-      throw new CredentialMissingError(`the connection "${record.connection_name}" of "${record.provider}" has an unknown kind`, { hint: loginHint(record) });
+      throw new CredentialMissingError(`the connection "${record.connection_name}" of "${record.provider}" has an unknown kind`, { hint: reloginHint(record) });
   }
   if (/[\r\n]/.test(value)) throw missing(record, "usable credential (it contains a line break)");
   // the credential header replaces any extra header of the same name, whatever its case

@@ -56,4 +56,3 @@ export function startFailure(file: string, err: NodeJS.ErrnoException, env: Node
   if (err.code === "ENOEXEC") return new ChildStartError(`${what}: not an executable format`, false);
   return new ChildStartError(`${what}: ${err.message}`, false);
 }
-

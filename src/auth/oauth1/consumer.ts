@@ -6,7 +6,7 @@ import type { ProviderDefinition } from "../../providers/schema.js";
 import type { Connections } from "../../vault/connections.js";
 import type { ClientRecord, ConnectionRecord } from "../../vault/records.js";
 import type { InputField, LoginInteraction } from "../interaction.js";
-import { reloginCommand } from "../credentials.js";
+import { reloginHint } from "../credentials.js";
 
 export interface OAuth1Consumer {
   key: string;
@@ -30,7 +30,7 @@ export async function oauth1Consumer(connections: Connections, definition: Provi
   const consumer = storedConsumer(await connections.client(definition.name));
   if (!consumer) {
     throw new CredentialMissingError(`no API key and secret (OAuth 1.0a consumer) are stored for "${definition.name}"`, {
-      hint: `run \`${reloginCommand(connection, connections.profile)}\` to enter them`,
+      hint: `${reloginHint(connection, connections.profile)} to enter them`,
     });
   }
   return consumer;

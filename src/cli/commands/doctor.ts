@@ -1,5 +1,5 @@
 import { existsSync, statSync } from "node:fs";
-import { reloginCommand } from "../../auth/credentials.js";
+import { reloginHint } from "../../auth/credentials.js";
 import { ExitCode } from "../../errors.js";
 import { encryptionMode } from "../../home/config.js";
 import { assertWritable } from "../../home/files.js";
@@ -85,7 +85,7 @@ async function storeChecks(ctx: CommandContext, profile: string): Promise<Check[
     });
     const expired = (await new Connections(vault).list()).filter((e) => e.record?.status === "invalid");
     for (const e of expired) {
-      checks.push({ check: `connection ${e.provider}/${e.connection}`, ok: false, detail: `invalid: run \`${reloginCommand(e.record!, profile)}\`` });
+      checks.push({ check: `connection ${e.provider}/${e.connection}`, ok: false, detail: `invalid: ${reloginHint(e.record!, profile)}` });
     }
   } catch (err) {
     checks.push({ check: `profile ${profile} records`, ok: false, detail: (err as Error).message });
