@@ -5,13 +5,14 @@ import type { Connections } from "../vault/connections.js";
 import type { ConnectionRecord } from "../vault/records.js";
 import { DEFAULT_REFRESH_WINDOW_SECONDS, isExpired } from "./expiry.js";
 
-const profileFlag = (profile: string) => (profile === "default" ? "" : ` --profile ${profile}`);
+const profileFlag = (profile: string | undefined) => (profile === undefined ? "" : ` --profile ${profile}`);
 
 /**
- * The command that logs a connection in: it names the flow, connection and profile unless they
- * are the defaults, so following a hint reaches the connection the failed command used.
+ * The command that logs a connection in: it names the flow and connection unless they are the
+ * defaults, and `profile` when there is one to name (Connections.hintProfile), so following a
+ * hint reaches the connection the failed command used.
  */
-export function loginCommand(provider: string, connection: string, profile = "default", flow?: string): string {
+export function loginCommand(provider: string, connection: string, profile: string | undefined, flow?: string): string {
   return `authsome login ${provider}${flow ? ` --flow ${flow}` : ""}${connection === "default" ? "" : ` --connection ${connection}`}${profileFlag(profile)}`;
 }
 
@@ -21,12 +22,12 @@ export function flowOf(authType: string): string | undefined {
 }
 
 /** The login that replaces a stored connection with one of the same kind. */
-export function reloginCommand(record: ConnectionRecord, profile: string = record.profile): string {
+export function reloginCommand(record: ConnectionRecord, profile: string | undefined): string {
   return `${loginCommand(record.provider, record.connection_name, profile, flowOf(record.auth_type))} --force`;
 }
 
 /** The hint of an error that a new login of this connection cures. */
-export function reloginHint(record: ConnectionRecord, profile: string = record.profile): string {
+export function reloginHint(record: ConnectionRecord, profile: string | undefined): string {
   return `run \`${reloginCommand(record, profile)}\``;
 }
 
@@ -36,16 +37,17 @@ export async function connectionName(connections: Connections, provider: string,
 }
 
 /** The one error for a connection that is not stored, whichever command asked. */
-export function noConnectionError(provider: string, connection: string, profile: string): CredentialMissingError {
-  return new CredentialMissingError(`no connection "${connection}" for provider "${provider}" in profile "${profile}"`, {
-    hint: `run \`${loginCommand(provider, connection, profile)}\` to connect it, or \`authsome list${profileFlag(profile)}\` to see the connections`,
+export function noConnectionError(provider: string, connection: string, connections: Connections): CredentialMissingError {
+  const named = connections.hintProfile;
+  return new CredentialMissingError(`no connection "${connection}" for provider "${provider}" in profile "${connections.profile}"`, {
+    hint: `run \`${loginCommand(provider, connection, named)}\` to connect it, or \`authsome list${profileFlag(named)}\` to see the connections`,
   });
 }
 
 /** The one error for a known provider with nothing stored in the profile. */
-export function nothingStoredError(provider: string, profile: string): CredentialMissingError {
-  return new CredentialMissingError(`nothing stored for provider "${provider}" in profile "${profile}"`, {
-    hint: `\`authsome list${profileFlag(profile)}\` shows what is stored`,
+export function nothingStoredError(provider: string, connections: Connections): CredentialMissingError {
+  return new CredentialMissingError(`nothing stored for provider "${provider}" in profile "${connections.profile}"`, {
+    hint: `\`authsome list${profileFlag(connections.hintProfile)}\` shows what is stored`,
   });
 }
 
@@ -60,7 +62,7 @@ export interface FreshnessOptions {
 export async function storedConnection(connections: Connections, provider: string, connection?: string): Promise<ConnectionRecord> {
   const name = await connectionName(connections, provider, connection);
   const record = await connections.get(provider, name);
-  if (!record) throw noConnectionError(provider, name, connections.profile);
+  if (!record) throw noConnectionError(provider, name, connections);
   return record;
 }
 
@@ -73,7 +75,7 @@ export async function freshConnection(
 ): Promise<ConnectionRecord> {
   if (record.status === "invalid" || record.status === "revoked") {
     throw new CredentialMissingError(`the connection "${record.connection_name}" of "${definition.name}" is ${record.status}: a new login is needed`, {
-      hint: reloginHint(record, connections.profile),
+      hint: reloginHint(record, connections.hintProfile),
     });
   }
   const windowSeconds = opts.windowSeconds ?? DEFAULT_REFRESH_WINDOW_SECONDS;

@@ -49,13 +49,13 @@ export async function refreshConnection(ctx: RefreshContext, stale: ConnectionRe
   const now = ctx.now ?? Date.now;
   return withRefreshLock(connections, provider, name, async () => {
     const current = await connections.get(provider, name);
-    if (!current) throw new CredentialMissingError(`the connection "${name}" of "${provider}" was removed`, { hint: reloginHint(stale, connections.profile) });
+    if (!current) throw new CredentialMissingError(`the connection "${name}" of "${provider}" was removed`, { hint: reloginHint(stale, connections.hintProfile) });
     const rejected = ctx.rejectedAccessToken !== undefined && current.access_token === ctx.rejectedAccessToken;
     if (!rejected && !isExpired(current, ctx.windowSeconds, now())) return current; // another process refreshed it
     if (current.status === "invalid") throw deadGrant(connections, provider, name, current);
     if (!current.refresh_token) {
       if (!isExpired(current, 0, now())) return current;
-      throw new RefreshError(`the access token of "${provider}" (connection "${name}") expired and there is no refresh token`, { hint: reloginHint(current, connections.profile) });
+      throw new RefreshError(`the access token of "${provider}" (connection "${name}") expired and there is no refresh token`, { hint: reloginHint(current, connections.hintProfile) });
     }
     const { client, oauth } = await oauthClientFor(connections, definition, current);
     let response;
@@ -90,7 +90,7 @@ export async function refreshConnection(ctx: RefreshContext, stale: ConnectionRe
 function deadGrant(connections: Connections, provider: string, connection: string, record: ConnectionRecord): RefreshError {
   const reason = typeof record.metadata?.last_refresh_error === "string" ? ` (${record.metadata.last_refresh_error})` : "";
   return new RefreshError(`the authorization of "${provider}" (connection "${connection}") is no longer valid${reason}: a new login is needed`, {
-    hint: reloginHint(record, connections.profile),
+    hint: reloginHint(record, connections.hintProfile),
   });
 }
 
@@ -114,7 +114,7 @@ async function handleFailure(ctx: RefreshContext, current: ConnectionRecord, err
     return current; // the cached token still works; try again next time
   }
   throw new RefreshError(`refreshing "${provider}" (connection "${name}") failed: ${description}`, {
-    hint: err instanceof TemporaryTokenError ? "the provider could not be reached; try again shortly" : reloginHint(current, connections.profile),
+    hint: err instanceof TemporaryTokenError ? "the provider could not be reached; try again shortly" : reloginHint(current, connections.hintProfile),
     cause: err,
   });
 }

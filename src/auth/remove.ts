@@ -36,7 +36,7 @@ export async function removeStored(home: Home, connections: Connections, registr
     // under the refresh lock: a refresh in flight elsewhere finishes first and cannot write it back
     if (!exists || !(await withRefreshLock(connections, provider, name, () => connections.delete(provider, name)))) {
       if (entries.length === 0) assertKnownProvider(home, registry, provider);
-      throw noConnectionError(provider, name, profile);
+      throw noConnectionError(provider, name, connections);
     }
     audit(home, "remove", { provider, connection: name, profile });
     return { status: "removed", provider, profile, connections: [name], client_credentials: false, definition: false };
@@ -46,7 +46,7 @@ export async function removeStored(home: Home, connections: Connections, registr
   const definition = registry.unregister(provider);
   if (entries.length === 0 && !client && !definition) {
     assertKnownProvider(home, registry, provider);
-    throw nothingStoredError(provider, profile);
+    throw nothingStoredError(provider, connections);
   }
   const names = entries.map((e) => e.connection);
   audit(home, "remove", { provider, profile, connections: names, client_credentials: client, definition });

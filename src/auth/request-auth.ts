@@ -43,8 +43,8 @@ function apiKeyValue(definition: ProviderDefinition, key: string): string {
   return prefix ? `${prefix} ${value}` : value;
 }
 
-function missing(record: ConnectionRecord, what: string): CredentialMissingError {
-  return new CredentialMissingError(`the connection "${record.connection_name}" of "${record.provider}" has no ${what}`, { hint: reloginHint(record) });
+function missing(record: ConnectionRecord, what: string, hintProfile: string | undefined): CredentialMissingError {
+  return new CredentialMissingError(`the connection "${record.connection_name}" of "${record.provider}" has no ${what}`, { hint: reloginHint(record, hintProfile) });
 }
 
 function formParams(req: RequestToAuthorize): URLSearchParams | undefined {
@@ -57,13 +57,15 @@ function formParams(req: RequestToAuthorize): URLSearchParams | undefined {
 /**
  * The headers that authorize `req` with `record`: the definition's extra headers, then the
  * credential (Bearer token, API-key header, or an OAuth 1.0a signature for this very request).
- * `client` is the provider's client record (its `consumer_key` / `consumer_secret` sign OAuth 1.0a).
+ * `client` is the provider's client record (its `consumer_key` / `consumer_secret` sign OAuth 1.0a);
+ * `hintProfile` is the profile a failure's hint names (Connections.hintProfile).
  */
 export function authHeaders(
   definition: ProviderDefinition,
   record: ConnectionRecord,
   client: ClientRecord | undefined,
   req: RequestToAuthorize,
+  hintProfile: string | undefined,
 ): Record<string, string> {
   const headers = extraHeaders(definition);
   let name = "Authorization";
@@ -71,20 +73,20 @@ export function authHeaders(
   switch (record.auth_type) {
     case "oauth2":
     case "app_only":
-      if (!record.access_token) throw missing(record, "access token");
+      if (!record.access_token) throw missing(record, "access token", hintProfile);
       value = `Bearer ${record.access_token}`;
       break;
     case "api_key":
-      if (!record.api_key) throw missing(record, "API key");
+      if (!record.api_key) throw missing(record, "API key", hintProfile);
       name = definition.api_key?.header_name ?? "Authorization";
       value = apiKeyValue(definition, record.api_key);
       break;
     case "oauth1": {
       const tokenSecret = typeof record.token_secret === "string" ? record.token_secret : null;
-      if (!record.access_token || tokenSecret === null) throw missing(record, "OAuth 1.0a token");
+      if (!record.access_token || tokenSecret === null) throw missing(record, "OAuth 1.0a token", hintProfile);
       const consumer = storedConsumer(client);
       if (!consumer) {
-        throw new CredentialMissingError(`no OAuth 1.0a consumer key and secret for "${record.provider}"`, { hint: reloginHint(record) });
+        throw new CredentialMissingError(`no OAuth 1.0a consumer key and secret for "${record.provider}"`, { hint: reloginHint(record, hintProfile) });
       }
       value = signOAuth1Request({
         method: req.method,
@@ -98,9 +100,9 @@ export function authHeaders(
       break;
     }
     default:
-      throw new CredentialMissingError(`the connection "${record.connection_name}" of "${record.provider}" has an unknown kind`, { hint: reloginHint(record) });
+      throw new CredentialMissingError(`the connection "${record.connection_name}" of "${record.provider}" has an unknown kind`, { hint: reloginHint(record, hintProfile) });
   }
-  if (/[\r\n]/.test(value)) throw missing(record, "usable credential (it contains a line break)");
+  if (/[\r\n]/.test(value)) throw missing(record, "usable credential (it contains a line break)", hintProfile);
   // the credential header replaces any extra header of the same name, whatever its case
   for (const k of Object.keys(headers)) if (k.toLowerCase() === name.toLowerCase()) delete headers[k];
   headers[name] = value;

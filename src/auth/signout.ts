@@ -26,7 +26,7 @@ export async function logoutConnection(home: Home, connections: Connections, def
   const provider = definition.name;
   const name = await connectionName(connections, provider, connection);
   // checked before the lock, which creates the profile: a wrong name must change nothing on disk
-  if (!(await connections.list(provider)).some((e) => e.connection === name)) throw noConnectionError(provider, name, connections.profile);
+  if (!(await connections.list(provider)).some((e) => e.connection === name)) throw noConnectionError(provider, name, connections);
   const { remote, removed } = await withRefreshLock(connections, provider, name, async () => {
     let record: ConnectionRecord | undefined;
     let remote: RemoteRevocation = { revoked: false, warnings: [] };
@@ -39,7 +39,7 @@ export async function logoutConnection(home: Home, connections: Connections, def
     if (record) remote = await revokeConnectionRemotely(connections, definition, record);
     return { remote, removed: await connections.delete(provider, name) };
   });
-  if (!removed) throw noConnectionError(provider, name, connections.profile); // deleted meanwhile by another process
+  if (!removed) throw noConnectionError(provider, name, connections); // deleted meanwhile by another process
   audit(home, "logout", { provider, connection: name, profile: connections.profile, revoked_remotely: remote.revoked, warnings: remote.warnings.length });
   return { status: "logged_out", provider, connection: name, profile: connections.profile, revoked_remotely: remote.revoked, warnings: remote.warnings };
 }
@@ -80,7 +80,7 @@ export async function revokeProvider(home: Home, connections: Connections, defin
   }
   const client = await connections.deleteClient(provider);
   if (entries.length === 0 && !client) {
-    throw nothingStoredError(provider, connections.profile);
+    throw nothingStoredError(provider, connections);
   }
   const names = entries.map((e) => e.connection);
   audit(home, "revoke", { provider, profile: connections.profile, connections: names, client_credentials: client, revoked_remotely: revokedRemotely, warnings: warnings.length });

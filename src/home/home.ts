@@ -86,6 +86,19 @@ export class Home {
   }
 
   /**
+   * The profile as a hint names it (`--profile NAME`), or undefined where a bare command reaches
+   * it: only "default", and only while neither config.json nor AUTHSOME_PROFILE picks another.
+   */
+  hintProfile(profile: string, env: NodeJS.ProcessEnv): string | undefined {
+    if (profile !== "default") return profile;
+    try {
+      return this.resolveProfile(undefined, env) === "default" ? undefined : profile;
+    } catch {
+      return profile; // a bad default_profile or AUTHSOME_PROFILE: a bare command reaches nothing
+    }
+  }
+
+  /**
    * The profile to read and write (resolveProfile). One chosen by `flag` (named `flagName` in the
    * message) or AUTHSOME_PROFILE must exist; the default need not yet (the first login makes it),
    * so a fresh home reads as empty.

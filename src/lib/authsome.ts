@@ -142,7 +142,7 @@ export class Authsome {
   private connections(): Promise<Connections> {
     this.store ??= (async () => {
       const [{ Vault }, { Connections }] = await Promise.all([import("../vault/store.js"), import("../vault/connections.js")]);
-      return { connections: new Connections(new Vault(this.home, this.profile)) };
+      return { connections: new Connections(new Vault(this.home, this.profile), this.home.hintProfile(this.profile, this.env)) };
     })();
     this.store.catch(() => (this.store = undefined));
     return this.store.then((s) => s.connections);
@@ -255,7 +255,7 @@ export class Authsome {
       url: String(request.url),
       ...(body !== undefined ? { body } : {}),
       ...(contentType !== undefined ? { contentType } : {}),
-    });
+    }, connections.hintProfile);
   }
 
   /**
@@ -278,7 +278,7 @@ export class Authsome {
     const client = await this.clientFor(connections, record);
     // signs with whatever `record` holds when called: the retry below uses the refreshed one
     const sign = (url: URL, method: string, body: BodyInit | null) =>
-      routes.allows(url) ? authHeaders(definition, record, client, { method, url: url.href, ...signableBody({ body, headers: req.headers }) }) : undefined;
+      routes.allows(url) ? authHeaders(definition, record, client, { method, url: url.href, ...signableBody({ body, headers: req.headers }) }, connections.hintProfile) : undefined;
     const credentialHeaders = credentialHeaderNames(definition, record);
     const response = await this.send(req, sign, credentialHeaders);
 

@@ -21,7 +21,14 @@ export interface ConnectionEntry {
 
 /** Connections, client credentials and per-provider metadata of one profile. */
 export class Connections {
-  constructor(readonly vault: Vault) {}
+  /**
+   * `hintProfile`: the profile as hints name it, undefined where a bare command reaches it
+   * (Home.hintProfile); by default only "default" goes unnamed.
+   */
+  constructor(
+    readonly vault: Vault,
+    readonly hintProfile: string | undefined = vault.profile === "default" ? undefined : vault.profile,
+  ) {}
 
   get profile(): string {
     return this.vault.profile;

@@ -61,6 +61,25 @@ test("a new-login hint for a dead connection names its profile, connection and k
   assert.equal(hintOf(fails(home, ["get", "x", "-c", "oauth1", ...token], 5)), "run `authsome login x --flow oauth1 --connection oauth1 --force`");
 });
 
+test("while another profile is the default, a hint names --profile default as well", async () => {
+  const home = fixtureHome();
+  const personal = new Connections(new Vault(new Home(home), "default"));
+  await personal.save(newConnection({ provider: "x", profile: "default", connection_name: "oauth1", auth_type: "oauth1", access_token: "t", token_secret: "s", status: "revoked" }));
+  personal.vault.close();
+  const token = ["-f", "access_token", "--show-secret"];
+  const check = (env: Record<string, string>) => {
+    const missing = fails(home, ["get", "github", "-c", "nope", "-p", "default"], 5, { env });
+    assert.equal(hintOf(missing), "run `authsome login github --connection nope --profile default` to connect it, or `authsome list --profile default` to see the connections");
+    assert.equal(hintOf(fails(home, ["get", "x", "-c", "oauth1", "-p", "default", ...token], 5, { env })), "run `authsome login x --flow oauth1 --connection oauth1 --profile default --force`");
+  };
+  // a bare command reaches "work": through AUTHSOME_PROFILE, or through config.json's default_profile
+  check({ AUTHSOME_PROFILE: "work" });
+  assert.equal(cli(["profile", "use", "work"], { home }).code, 0);
+  check({});
+  // and "work", being the default now, is still named: the hint may be followed in another shell
+  assert.equal(hintOf(fails(home, ["get", "github", "-c", "nope"], 5)), "run `authsome login github --connection nope --profile work` to connect it, or `authsome list --profile work` to see the connections");
+});
+
 test("a --field no connection of that kind can have is a usage error listing the fields; a field it lacks is exit 5", () => {
   const home = fixtureHome();
   // `-q get` goes through the full program, `get` through the fast path: both say the same

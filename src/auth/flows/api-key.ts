@@ -34,7 +34,7 @@ export async function apiKeyFlow(ctx: FlowContext): Promise<FlowResult> {
     if (problem) throw new AuthenticationError(problem);
   } else {
     // the login as it was asked for: a bare `authsome login` would reach another connection or profile
-    const again = `${loginCommand(definition.name, ctx.connection, ctx.profile, ctx.options.flow)}${ctx.options.force ? " --force" : ""}`;
+    const again = `${loginCommand(definition.name, ctx.connection, ctx.connections.hintProfile, ctx.options.flow)}${ctx.options.force ? " --force" : ""}`;
     throw new CredentialMissingError(`no API key for ${definition.name}: ${envName ? `$${envName} is not set` : "the definition names no environment variable"} and there is no terminal to ask on`, {
       hint: envName ? `set ${envName} in the environment and run \`${again}\` again` : "run the login in a terminal",
     });

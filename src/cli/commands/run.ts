@@ -142,7 +142,7 @@ export default async function runCommand(ctx: CommandContext, command: string[],
     if (definitionRoutes(definition).length === 0) ctx.out.warn(`"${provider}" has no routes or host_url: its requests are not injected`);
   }
   if (definitions.size === 0 && opts.provider) {
-    throw new CredentialMissingError("no connection to inject", { hint: `run \`${loginCommand(opts.provider[0]!, "default", ctx.profile)}\`` });
+    throw new CredentialMissingError("no connection to inject", { hint: `run \`${loginCommand(opts.provider[0]!, "default", ctx.connections.hintProfile)}\`` });
   }
 
   const routes = new RouteTable({ definitions: [...definitions.values()], connections, preferred, defaults }, (msg) => ctx.out.warn(msg));
