@@ -1,7 +1,7 @@
 // authsome run's proxy against going direct, against floor relays (bench/tls-relay-floor.mjs, .c)
 // and against mitmproxy with a header-injection script (when Debian's mitmdump is installed), in
 // one run: keep-alive HTTPS GETs of 1 KiB and 1 MiB from a local TLS server. Prints requests per
-// second, p50/p99 latency, and the ratios.
+// second, p50/p99 latency, the proxying process's CPU time per request, and the ratios.
 // Usage: node bench/proxy.mjs [seconds-per-throughput-phase] [rounds]   (after `npm run build`)
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync, existsSync } from "node:fs";
@@ -69,7 +69,7 @@ const nativeFloor = join(work, "tls-relay-floor");
 const compiled = spawnSync("cc", ["-O2", "-o", nativeFloor, join(root, "bench/tls-relay-floor.c"), "-lssl", "-lcrypto", "-lpthread"], { encoding: "utf8" });
 if (compiled.status === 0) floors["native floor"] = await startRelay(nativeFloor, floorArgs);
 
-const cfg = { port, host: HOST, key: KEY, peerCa: join(work, "ca.pem"), seconds, rounds, floors: Object.fromEntries(Object.entries(floors).map(([mode, relay]) => [mode, relay.port])), ...(mitm ? { mitm: { port: mitm.port, ca: mitm.ca } } : {}) };
+const cfg = { port, host: HOST, key: KEY, peerCa: join(work, "ca.pem"), seconds, rounds, floors: Object.fromEntries(Object.entries(floors).map(([mode, relay]) => [mode, { port: relay.port, pid: relay.proc.pid }])), ...(mitm ? { mitm: { port: mitm.port, ca: mitm.ca, pid: mitm.proc.pid } } : {}) };
 // asynchronous: the upstream server lives in this process
 const run = await new Promise((resolve) => {
   const child = spawn(process.execPath, [join(root, "bin/authsome.js"), "--quiet", "run", "--provider", "bench", "--resolve", `${HOST}:${port}:127.0.0.1:${port}`, "--upstream-ca", join(work, "ca.pem"), "--", process.execPath, join(root, "bench/proxy-client.mjs"), JSON.stringify(cfg)], { env: { ...env, BENCH_KEY: undefined }, stdio: ["ignore", "pipe", "pipe"] });
@@ -89,16 +89,17 @@ const results = JSON.parse(run.stdout.trim().split("\n").pop());
 
 const f = (x, d = 0) => x.toFixed(d);
 console.log(`proxy benchmark: keep-alive HTTPS GET; ${rounds} rounds in turn, each a ${seconds}s throughput phase at concurrency 16 (req/s: the median round) and latency one at a time`);
-console.log("size    path          req/s     p50 ms   p99 ms   rounds (req/s)");
-for (const r of results) console.log(`${(r.size === 1024 ? "1 KiB" : "1 MiB").padEnd(8)}${r.mode.padEnd(14)}${f(r.rps).padStart(7)}   ${f(r.p50, 3).padStart(7)}  ${f(r.p99, 3).padStart(7)}   ${r.rounds.map((x) => f(x)).join(" ")}`);
+console.log("size    path          req/s     p50 ms   p99 ms   proxy CPU µs/req   rounds (req/s)");
+for (const r of results) console.log(`${(r.size === 1024 ? "1 KiB" : "1 MiB").padEnd(8)}${r.mode.padEnd(14)}${f(r.rps).padStart(7)}   ${f(r.p50, 3).padStart(7)}  ${f(r.p99, 3).padStart(7)}   ${(r.cpu === undefined ? "-" : f(r.cpu)).padStart(16)}   ${r.rounds.map((x) => f(x)).join(" ")}`);
 for (const size of [1024, 1024 * 1024]) {
   const by = Object.fromEntries(results.filter((r) => r.size === size).map((r) => [r.mode, r]));
   const label = size === 1024 ? "1 KiB" : "1 MiB";
   const parts = [`${label}: authsome/direct throughput ${f(by.authsome.rps / by.direct.rps, 2)}x (aim >= 0.7x)`, `added p50 ${f(by.authsome.p50 - by.direct.p50, 3)} ms (aim <= 1 ms)`];
   if (by.mitmproxy) parts.push(`authsome/mitmproxy throughput ${f(by.authsome.rps / by.mitmproxy.rps, 2)}x (aim >= 3x)`);
   console.log(parts.join(", "));
-  for (const mode of Object.keys(floors)) console.log(`${" ".repeat(label.length + 2)}${mode}/direct throughput ${f(by[mode].rps / by.direct.rps, 2)}x, ${mode} added p50 ${f(by[mode].p50 - by.direct.p50, 3)} ms; authsome/${mode} throughput ${f(by.authsome.rps / by[mode].rps, 2)}x`);
+  for (const mode of Object.keys(floors)) console.log(`${" ".repeat(label.length + 2)}${mode}/direct throughput ${f(by[mode].rps / by.direct.rps, 2)}x, ${mode} added p50 ${f(by[mode].p50 - by.direct.p50, 3)} ms; authsome/${mode} throughput ${f(by.authsome.rps / by[mode].rps, 2)}x, proxy CPU per request ${f(by.authsome.cpu / by[mode].cpu, 2)}x`);
 }
+console.log("(proxy CPU: user and system time of the proxying process per request in the throughput phase, median round; the client, the server and the proxy share this machine's cores, so the proxy's CPU per request is what its throughput ratio pays for)");
 console.log("(floor: a relay that terminates TLS and swaps the placeholder without parsing HTTP, the least an intercepting proxy whose bytes pass through Node's TLS costs on this machine; native floor: the same relay in C, no JavaScript on the data path)");
 if (!floors["native floor"]) console.log(`(native floor skipped: bench/tls-relay-floor.c did not build: ${(compiled.error?.message ?? compiled.stderr).trim().split("\n")[0]})`);
 if (!mitm) console.log("(mitmproxy not installed: its comparison was skipped)");
