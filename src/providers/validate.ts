@@ -5,12 +5,12 @@
 
 import { fileURLToPath } from "node:url";
 import { ProviderDefinitionError } from "../errors.js";
+import { isValidName, NAME_RULE } from "../home/names.js";
 import type { FlowType, ProviderDefinition } from "./schema.js";
 
 /** The JSON schema of a definition, as installed with the package (for hints). */
 export const SCHEMA_FILE = fileURLToPath(new URL("../../schema/provider.schema.json", import.meta.url));
 
-export const PROVIDER_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 export const ENV_VAR_RE = /^[A-Z_][A-Z0-9_]*$/;
 
 const AUTH_TYPES = ["oauth2", "api_key"] as const;
@@ -394,8 +394,8 @@ export function collectDefinitionProblems(value: unknown): DefinitionProblem[] {
   if (typeof sv !== "number" || !Number.isFinite(sv)) c.add("$.schema_version", `expected a number (1), got ${describe(sv)}`);
 
   if (c.string(def, "name", "$", { required: true })) {
-    if (!PROVIDER_NAME_RE.test(def.name as string)) {
-      c.add("$.name", `expected a name matching ${PROVIDER_NAME_RE.source} (letters, digits, ".", "_", "-"; never ":"), got ${describe(def.name)}`);
+    if (!isValidName(def.name)) {
+      c.add("$.name", `expected a provider name (${NAME_RULE}; at most 128 characters, never ":"), got ${describe(def.name)}`);
     }
   }
   c.string(def, "display_name", "$", { required: true });
