@@ -145,12 +145,11 @@ export class KvStore {
     return row?.value;
   }
 
-  /** Rows whose key starts with prefix, in key order. */
+  /** Rows whose key starts with prefix, in key order. Names are case-sensitive, so the match is too (LIKE's is not). */
   list(prefix: string): KvRow[] {
     const db = this.forRead();
     if (!db) return [];
-    const escaped = prefix.replace(/[\\%_]/g, (c) => `\\${c}`);
-    return db.prepare("SELECT key, value FROM kv WHERE key LIKE ? ESCAPE '\\' ORDER BY key").all(`${escaped}%`) as KvRow[];
+    return db.prepare("SELECT key, value FROM kv WHERE substr(key, 1, length(@prefix)) = @prefix ORDER BY key").all({ prefix }) as KvRow[];
   }
 
   /** True when any row exists (used to decide whether a master key may be created). */

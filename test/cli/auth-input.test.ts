@@ -170,6 +170,10 @@ test("an unknown provider is exit 3 for every command; a known one with nothing 
   for (const args of [["get", "nope"], ["export", "nope"], ["logout", "nope"], ["revoke", "nope"], ["remove", "nope"], ["remove", "nope", "-c", "x"]]) {
     assert.match(fails(home, args, 3).stderr, /unknown provider "nope"/, args.join(" "));
   }
+  // names are case-sensitive: github's connections are not GITHUB's (and stay where they are)
+  for (const args of [["remove", "GITHUB"], ["remove", "GitHub", "-c", "default"], ["revoke", "GITHUB"], ["get", "GITHUB"]]) {
+    assert.match(fails(home, args, 3).stderr, /unknown provider "(GITHUB|GitHub)"/, args.join(" "));
+  }
   for (const args of [["revoke", "gitlab"], ["remove", "gitlab"]]) {
     const r = fails(home, args, 5);
     assert.match(r.stderr, /nothing stored for provider "gitlab" in profile "default"/);
