@@ -241,6 +241,8 @@ export class Authsome {
   /**
    * The headers that authorize one request: Bearer token, API-key header, or an OAuth 1.0a
    * signature of exactly this method, URL and form body; plus the definition's extra headers.
+   * They carry the credential to wherever the caller sends them (the URL is not checked against
+   * the provider's routes, as `fetch` checks it), so they are audited as a secret read.
    */
   async getAuthHeaders(provider: string, request: AuthHeadersRequest): Promise<Record<string, string>> {
     const { record, definition, connections } = await this.fresh(provider, request.connection);
@@ -250,12 +252,14 @@ export class Authsome {
       body = body.toString();
       contentType ??= "application/x-www-form-urlencoded";
     }
-    return authHeaders(expandBaseUrl(definition, record.base_url ?? undefined), record, await this.clientFor(connections, record), {
+    const headers = authHeaders(expandBaseUrl(definition, record.base_url ?? undefined), record, await this.clientFor(connections, record), {
       method: (request.method ?? "GET").toUpperCase(),
       url: String(request.url),
       ...(body !== undefined ? { body } : {}),
       ...(contentType !== undefined ? { contentType } : {}),
     }, connections.hintProfile);
+    audit(this.home, "secret_read", { provider, connection: record.connection_name, profile: this.profile, field: "auth_headers" });
+    return headers;
   }
 
   /**

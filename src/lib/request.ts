@@ -44,6 +44,10 @@ export async function prepareRequest(input: string | URL | Request, init: Reques
   } catch {
     throw new UsageError("fetch needs an absolute URL", { hint: "pass https://host/path" });
   }
+  // fetch itself would refuse it with the whole URL, password included, in its message
+  if (url.username || url.password) {
+    throw new UsageError(`fetch URLs may not carry a user name or password: ${displayUrl(url)}`, { hint: "send credentials of your own in a header; the provider's credential is added for you" });
+  }
   const headers = new Headers(isRequest ? input.headers : undefined);
   new Headers(initHeaders).forEach((value, name) => headers.set(name, value));
   let body: BodyInit | null = initBody ?? null;
@@ -65,10 +69,18 @@ export async function prepareRequest(input: string | URL | Request, init: Reques
   };
 }
 
-/** The body as OAuth 1.0a sees it: only a string body can be a signed form. */
-export function signableBody(req: Pick<PreparedRequest, "body" | "headers">): { body?: string; contentType?: string } {
-  if (typeof req.body !== "string") return {};
-  return { body: req.body, contentType: req.headers.get("content-type") ?? undefined };
+/**
+ * The body as OAuth 1.0a sees it: text or bytes (a Request's body is read as bytes), which are
+ * signed when the content type says they are a form. Streams, Blobs and FormData never are.
+ */
+export function signableBody(req: Pick<PreparedRequest, "body" | "headers">): { body?: string | Buffer; contentType?: string } {
+  const { body } = req;
+  let signable: string | Buffer;
+  if (typeof body === "string") signable = body;
+  else if (body instanceof ArrayBuffer) signable = Buffer.from(body);
+  else if (ArrayBuffer.isView(body)) signable = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  else return {};
+  return { body: signable, contentType: req.headers.get("content-type") ?? undefined };
 }
 
 /** Routes the provider's credential may go to; built from the definition as `authsome run` builds them. */

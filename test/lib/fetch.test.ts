@@ -3,7 +3,9 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { startOidcServer, type OidcServer } from "../peers/oidc.js";
-import { cliAsync } from "../helpers.js";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { cliAsync, ROOT } from "../helpers.js";
 import { openConnections } from "../auth/oidc-home.js";
 import { libHome, PROVIDER, startRecorder, type Recorder } from "./fixtures.js";
 import { Authsome, signOAuth1Request, UsageError } from "../../src/index.js";
@@ -86,6 +88,13 @@ test("fetch refuses a host the provider does not route, a look-alike, plain http
   }
   assert.equal(recorder.requests.length, 0, "nothing reached the server");
   assert.equal(server.tokenRequests(), 0, "not even a refresh");
+  // a URL with a password in it: refused without repeating the password (fetch's own error would)
+  await assert.rejects(a.fetch(PROVIDER, `http://user:pw-SECRET@127.0.0.1:${recorder.port}/v1`), (err: unknown) => {
+    assert.ok(err instanceof UsageError);
+    assert.match(err.message, /may not carry a user name or password: http:\/\/127\.0\.0\.1:\d+\/v1$/);
+    return true;
+  });
+  assert.equal(recorder.requests.length, 0);
   await a.close();
 });
 
@@ -168,11 +177,45 @@ test("getAuthHeaders: API-key header with the definition's extra headers", async
   });
   await a.login("keyed", { ask: async () => ({ api_key: "key-123" }) });
   assert.deepEqual(await a.getAuthHeaders("keyed", { url: `${recorder.origin}/x` }), { "Api-Version": "2024-01", "X-Api-Key": "key-123" });
+  // the headers hold the key itself: a secret read, as getAccessToken's
+  const reads = readFileSync(join(home, "audit.log"), "utf8").split("\n").filter((l) => l.includes('"event":"secret_read"'));
+  assert.equal(reads.length, 1);
+  assert.match(reads[0]!, /"provider":"keyed","connection":"default","profile":"default","field":"auth_headers"/);
   recorder.requests.length = 0;
   await a.fetch("keyed", `${recorder.origin}/x`, { headers: { "x-api-key": "placeholder" } });
   assert.equal(recorder.requests[0]!.headers["x-api-key"], "key-123");
   assert.equal(recorder.requests[0]!.headers["api-version"], "2024-01");
   assert.equal(recorder.requests[0]!.headers.authorization, undefined);
+  await a.close();
+});
+
+test("fetch signs an OAuth 1.0a form body however it is given: URLSearchParams, bytes, or a Request's body", async () => {
+  const { home } = await libHome(server, { connected: false });
+  const connections = openConnections(home);
+  await connections.saveClient("x", { consumer_key: "consumer-key", consumer_secret: "consumer-secret" });
+  await connections.save(newConnection({ provider: "x", profile: "default", connection_name: "oauth1", auth_type: "oauth1", access_token: "token-1", token_secret: "token-secret-1" }));
+  connections.vault.close();
+  // X as bundled, with one more OAuth 1.0a route: the recorder
+  const x = JSON.parse(readFileSync(join(ROOT, "src/providers/catalog/x.json"), "utf8"));
+  x.routes.push({ host: `127.0.0.1:${recorder.port}`, path_prefix: "/1.1/", auth: "oauth1" });
+  writeFileSync(join(home, "providers", "x.json"), JSON.stringify(x));
+  const a = new Authsome({ home });
+  const url = `${recorder.origin}/1.1/statuses/update.json?include_entities=true`;
+  const form = new URLSearchParams({ status: "Hello Ladies + Gentlemen" });
+  const sends = {
+    params: () => a.fetch("x", url, { method: "POST", body: form }, { connection: "oauth1" }),
+    bytes: () => a.fetch("x", url, { method: "POST", body: new TextEncoder().encode(form.toString()), headers: { "content-type": "application/x-www-form-urlencoded" } }, { connection: "oauth1" }),
+    request: () => a.fetch("x", new Request(url, { method: "POST", body: form }), undefined, { connection: "oauth1" }),
+  };
+  for (const [how, send] of Object.entries(sends)) {
+    recorder.requests.length = 0;
+    assert.equal((await send()).status, 200, how);
+    const { headers, body } = recorder.requests[0]!;
+    const p = Object.fromEntries([...headers.authorization!.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, decodeURIComponent(m[2]!)]));
+    const expected = signOAuth1Request({ method: "POST", url, form, consumerKey: "consumer-key", consumerSecret: "consumer-secret", token: "token-1", tokenSecret: "token-secret-1", nonce: p.oauth_nonce!, timestamp: p.oauth_timestamp! });
+    assert.equal(headers.authorization, expected, `${how}: the form's parameters are signed`);
+    assert.equal(body, form.toString(), how);
+  }
   await a.close();
 });
 
