@@ -284,23 +284,27 @@ export class Authsome {
     const sign = (url: URL, method: string, body: BodyInit | null) =>
       routes.allows(url) ? authHeaders(definition, record, client, { method, url: url.href, ...signableBody({ body, headers: req.headers }) }, connections.hintProfile) : undefined;
     const credentialHeaders = credentialHeaderNames(definition, record);
-    const response = await this.send(req, sign, credentialHeaders);
+    const { response, signed } = await this.send(req, sign, credentialHeaders);
 
     const rejected = record.access_token;
-    if (response.status !== 401 || !req.replayable || record.auth_type !== "oauth2" || !record.refresh_token || !rejected) return response;
+    // only a 401 for the credential itself (not from a host a redirect led to) asks for a refresh
+    if (response.status !== 401 || !signed || !req.replayable || record.auth_type !== "oauth2" || !record.refresh_token || !rejected) return response;
     // refreshed unless another process already replaced the rejected token
     record = await refreshConnection({ connections, definition: base, windowSeconds: this.windowSeconds, rejectedAccessToken: rejected }, record);
     if (record.access_token === rejected) return response;
     await response.body?.cancel().catch(() => {});
-    return this.send(req, sign, credentialHeaders);
+    return (await this.send(req, sign, credentialHeaders)).response;
   }
 
-  /** Sends the request, following redirects itself: the credential goes only where `sign` returns headers. */
+  /**
+   * Sends the request, following redirects itself (as fetch would): the credential goes only where
+   * `sign` returns headers. `signed`: the last request carried it.
+   */
   private async send(
     req: PreparedRequest,
     sign: (url: URL, method: string, body: BodyInit | null) => Record<string, string> | undefined,
     credentialHeaders: string[],
-  ): Promise<Response> {
+  ): Promise<{ response: Response; signed: boolean }> {
     let url = req.url;
     let method = req.method;
     let body = req.body;
@@ -312,22 +316,29 @@ export class Authsome {
       if (auth) for (const [name, value] of Object.entries(auth)) sent.set(name, value);
       else for (const name of [...credentialHeaders, "authorization"]) sent.delete(name);
       const response = await fetch(url, { ...req.rest, method, headers: sent, body, redirect: follow ? "manual" : req.redirect });
+      // what fetch tells of a redirected response (its url is already the last one asked for)
+      if (hop > 0) Object.defineProperty(response, "redirected", { value: true });
       const location = response.headers.get("location");
-      if (!follow || response.status < 300 || response.status > 399 || response.status === 304 || !location) return response;
+      if (!follow || response.status < 300 || response.status > 399 || response.status === 304 || !location) return { response, signed: auth !== undefined };
       if (hop >= 20) {
         await response.body?.cancel().catch(() => {});
         throw new TypeError("fetch failed: too many redirects");
       }
       const next = new URL(location, url);
+      if (next.protocol !== "https:" && next.protocol !== "http:") {
+        await response.body?.cancel().catch(() => {});
+        throw new TypeError(`fetch failed: a redirect to a ${next.protocol} URL`);
+      }
       const toGet = response.status === 303 ? method !== "GET" && method !== "HEAD" : (response.status === 301 || response.status === 302) && method === "POST";
-      if (!toGet && body !== null && !req.replayable) return response; // a stream cannot be sent again
+      if (!toGet && body !== null && !req.replayable) return { response, signed: auth !== undefined }; // a stream cannot be sent again
       await response.body?.cancel().catch(() => {});
       if (toGet) {
         method = method === "HEAD" ? "HEAD" : "GET";
         body = null;
         for (const name of ["content-type", "content-length", "content-encoding", "content-language", "content-location"]) headers.delete(name);
       }
-      if (next.origin !== url.origin) headers.delete("authorization"); // as fetch itself does across origins
+      // as fetch itself does across origins
+      if (next.origin !== url.origin) for (const name of ["authorization", "cookie", "proxy-authorization"]) headers.delete(name);
       url = next;
     }
   }

@@ -20,6 +20,9 @@ before(async () => {
   recorder = await startRecorder((req, res) => {
     if (req.url.startsWith("/redirect-away")) return res.writeHead(302, { location: `http://localhost:${recorder.port}/landed` }).end();
     if (req.url.startsWith("/redirect-home")) return res.writeHead(307, { location: "/landed-home" }).end();
+    if (req.url.startsWith("/redirect-data")) return res.writeHead(302, { location: "data:text/plain,hi" }).end();
+    if (req.url.startsWith("/redirect-to-401")) return res.writeHead(302, { location: `http://localhost:${recorder.port}/unauthorized` }).end();
+    if (req.url.startsWith("/unauthorized")) return res.writeHead(401).end();
     const status = answers.shift() ?? 200;
     res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ status }));
   });
@@ -102,13 +105,25 @@ test("redirects: the credential follows to routed URLs only", async () => {
   const { home } = await libHome(server, { routes: routed(), valid: true });
   const a = new Authsome({ home });
   recorder.requests.length = 0;
-  const away = await a.fetch(PROVIDER, `${recorder.origin}/redirect-away`, { headers: { "x-mine": "1" } });
+  const away = await a.fetch(PROVIDER, `${recorder.origin}/redirect-away`, { headers: { "x-mine": "1", cookie: "session=mine", "proxy-authorization": "Basic bWluZQ==" } });
   assert.equal(away.status, 200);
+  assert.equal(away.redirected, true);
   const [first, landed] = recorder.requests;
   assert.ok(first!.headers.authorization?.startsWith("Bearer "));
+  assert.equal(first!.headers.cookie, "session=mine");
   assert.equal(landed!.url, "/landed");
   assert.equal(landed!.host, `localhost:${recorder.port}`);
   assert.equal(landed!.headers.authorization, undefined, "no credential to a host that is not routed");
+  // nor the caller's own credentials to another origin, as fetch drops them; other headers go on
+  assert.equal(landed!.headers.cookie, undefined);
+  assert.equal(landed!.headers["proxy-authorization"], undefined);
+  assert.equal(landed!.headers["x-mine"], "1");
+  // a redirect out of http(s) is a network error, as it is for fetch
+  await assert.rejects(a.fetch(PROVIDER, `${recorder.origin}/redirect-data`), TypeError);
+  // a 401 from where a redirect led (no credential went there) is not the token's fault: no refresh
+  server.resetCounters();
+  assert.equal((await a.fetch(PROVIDER, `${recorder.origin}/redirect-to-401`, { method: "POST", body: "x" })).status, 401);
+  assert.equal(server.tokenRequests("refresh_token"), 0);
 
   recorder.requests.length = 0;
   const home307 = await a.fetch(PROVIDER, `${recorder.origin}/redirect-home`, { method: "POST", body: "payload" });
@@ -119,6 +134,7 @@ test("redirects: the credential follows to routed URLs only", async () => {
 
   const manual = await a.fetch(PROVIDER, `${recorder.origin}/redirect-away`, { redirect: "manual" });
   assert.equal(manual.status, 302);
+  assert.equal(manual.redirected, false);
   await a.close();
 });
 
