@@ -2,6 +2,22 @@
 // browser and the local form (src/input/terminal-interaction.ts); a program using the library
 // answers with its own callbacks. Flows never touch stdin, stdout or a browser directly.
 
+import { AuthenticationError } from "../errors.js";
+
+/** The one error of a login whose signal was aborted. */
+export function loginCancelled(): AuthenticationError {
+  return new AuthenticationError("the login was cancelled");
+}
+
+/** Rejects once `signal` is aborted (at once when it already is). */
+export function aborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    const fail = () => reject(loginCancelled());
+    if (signal.aborted) fail();
+    else signal.addEventListener("abort", fail, { once: true });
+  });
+}
+
 export interface InputField {
   /** Key of the answer. */
   name: string;

@@ -8,7 +8,7 @@ import type { FlowType, ProviderDefinition } from "../providers/schema.js";
 import { expandBaseUrl } from "../providers/validate.js";
 import type { Connections } from "../vault/connections.js";
 import type { ClientRecord, ConnectionRecord } from "../vault/records.js";
-import type { LoginInteraction } from "./interaction.js";
+import { loginCancelled, type LoginInteraction } from "./interaction.js";
 
 export interface LoginOptions {
   flow?: FlowType;
@@ -106,7 +106,10 @@ export async function login(target: LoginTarget, base: ProviderDefinition, optio
 
   const definition = expandBaseUrl(base, options.baseUrl);
   const run = await FLOWS[flow]();
+  if (interaction.signal?.aborted) throw loginCancelled();
   const result = await run({ definition, profile: target.profile, connection, options, interaction, connections: target.connections });
+  // a flow that finished on its own (an API key, tokens from the environment) stores nothing once cancelled
+  if (interaction.signal?.aborted) throw loginCancelled();
   if (result.client) {
     const stored = await target.connections.client(provider).catch(() => undefined);
     await target.connections.saveClient(provider, { ...stored, ...result.client });

@@ -1,7 +1,7 @@
 // The CLI's side of a login: the browser when one can be opened, the terminal otherwise.
 // Sensitive values: the local browser form when a display is available, else a hidden prompt.
 import { AuthenticationError } from "../errors.js";
-import type { InputRequest, LoginInteraction } from "../auth/interaction.js";
+import { loginCancelled, type InputRequest, type LoginInteraction } from "../auth/interaction.js";
 import { browserCommand, openBrowser } from "./browser.js";
 import { firstLine } from "./line.js";
 import { canPrompt, readHidden, type PromptIo } from "./prompt.js";
@@ -78,7 +78,7 @@ async function askInBrowser(
     const seconds = Math.round(opts.timeoutMs / 1000);
     const stop = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new AuthenticationError(`nothing was entered in the local form within ${seconds} s`, { hint: "run the login again, or give more time with --timeout SECONDS" })), opts.timeoutMs);
-      opts.signal?.addEventListener("abort", () => reject(new AuthenticationError("the login was cancelled")), { once: true });
+      opts.signal?.addEventListener("abort", () => reject(loginCancelled()), { once: true });
     });
     return await Promise.race([form.values, stop]);
   } finally {

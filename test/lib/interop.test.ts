@@ -137,6 +137,12 @@ test("device code login through onDeviceCode; cancelling a login with a signal s
   const cancelled = a.login(PROVIDER, { connection: "cancelled", port: oidc.port, timeoutMs: 30_000, signal: abort.signal, onAuthorizeUrl: () => abort.abort() });
   await assert.rejects(cancelled, (err: unknown) => err instanceof AuthenticationError && err.exitCode === 4 && /cancelled/.test(err.message));
   assert.deepEqual((await a.listConnections(PROVIDER)).map((c) => c.name), ["device"]);
+  // a flow that needs nobody (an API key answered at once) is cancelled too: before it starts, or before storing
+  const isCancelled = (err: unknown) => err instanceof AuthenticationError && /cancelled/.test(err.message);
+  await assert.rejects(a.login("openai", { signal: AbortSignal.abort(), ask: async () => ({ api_key: "sk-test-" + "c".repeat(40) }) }), isCancelled);
+  const late = new AbortController();
+  await assert.rejects(a.login("openai", { signal: late.signal, ask: async () => (late.abort(), { api_key: "sk-test-" + "c".repeat(40) }) }), isCancelled);
+  assert.deepEqual(await a.listConnections("openai"), []);
   await a.close();
 });
 

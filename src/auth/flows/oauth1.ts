@@ -11,13 +11,12 @@ import { SCHEMA_FILE } from "../../providers/validate.js";
 import { ForeignCallbackError, startCallbackServer } from "../../input/callback-server.js";
 import { sameToken } from "../../input/loopback.js";
 import { newConnection, type ConnectionRecord } from "../../vault/records.js";
-import type { AuthorizeHandle } from "../interaction.js";
+import { aborted, type AuthorizeHandle } from "../interaction.js";
 import type { FlowContext, FlowResult } from "../login.js";
 import { assertSecureEndpoint } from "../http.js";
 import type { Identity } from "../identity.js";
 import { formAnswer, oauth1Identity, oauth1Request } from "../oauth1/client.js";
 import { resolveConsumer, type OAuth1Consumer } from "../oauth1/consumer.js";
-import { aborted } from "./pkce.js";
 
 interface TemporaryCredentials {
   token: string;

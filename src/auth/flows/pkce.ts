@@ -5,7 +5,7 @@ import { AuthenticationError, UsageError } from "../../errors.js";
 import type { ProviderDefinition } from "../../providers/schema.js";
 import { ForeignCallbackError, startCallbackServer } from "../../input/callback-server.js";
 import { sameToken } from "../../input/loopback.js";
-import type { AuthorizeHandle, LoginInteraction } from "../interaction.js";
+import { aborted, type AuthorizeHandle, type LoginInteraction } from "../interaction.js";
 import { assertSecureEndpoint } from "../http.js";
 import { tokenRequest, type OAuthClient, type TokenResponse } from "../token-client.js";
 
@@ -96,14 +96,6 @@ export async function pkceLogin(def: ProviderDefinition, opts: PkceOptions): Pro
     handle?.stop?.();
     server.close();
   }
-}
-
-export function aborted(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => {
-    const fail = () => reject(new AuthenticationError("the login was cancelled"));
-    if (signal.aborted) fail();
-    else signal.addEventListener("abort", fail, { once: true });
-  });
 }
 
 function pastedParams(line: string, redirectUri: string): URLSearchParams {
