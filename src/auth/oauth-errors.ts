@@ -14,6 +14,7 @@ export interface EndpointErrorDetails {
 
 /** The endpoint answered something that is not a usable OAuth response (garbage, too big, no access_token). */
 export class TokenEndpointError extends AuthenticationError {
+  static override readonly errorName: string = "TokenEndpointError";
   readonly endpoint: string;
   readonly status: number | undefined;
   constructor(message: string, details: EndpointErrorDetails) {
@@ -25,6 +26,7 @@ export class TokenEndpointError extends AuthenticationError {
 
 /** The server refused with an OAuth error (`invalid_grant`, `invalid_client`, ...), whatever the HTTP status. */
 export class OAuthError extends TokenEndpointError {
+  static override readonly errorName: string = "OAuthError";
   readonly error: string;
   readonly errorDescription: string | undefined;
   constructor(message: string, details: EndpointErrorDetails & { error: string; errorDescription?: string }) {
@@ -39,6 +41,7 @@ export class OAuthError extends TokenEndpointError {
  * `temporarily_unavailable`): worth retrying later, and a cached token stays usable.
  */
 export class TemporaryTokenError extends TokenEndpointError {
+  static override readonly errorName: string = "TemporaryTokenError";
   readonly error: string | undefined;
   readonly errorDescription: string | undefined;
   constructor(message: string, details: EndpointErrorDetails & { error?: string; errorDescription?: string }) {

@@ -28,7 +28,9 @@ export type CallbackCheck = (params: URLSearchParams) => void;
  * A callback that does not belong to the login in progress (wrong state or request token): any
  * local process can send one, so it is refused and the login keeps waiting for the real one.
  */
-export class ForeignCallbackError extends AuthenticationError {}
+export class ForeignCallbackError extends AuthenticationError {
+  static override readonly errorName: string = "ForeignCallbackError";
+}
 
 export async function startCallbackServer(port: number, check: CallbackCheck, onForeign?: (err: ForeignCallbackError) => void): Promise<CallbackServer> {
   let settle!: { resolve: (p: URLSearchParams) => void; reject: (e: unknown) => void };

@@ -7,6 +7,7 @@ import { AuthsomeError, ExitCode, type ExitCodeValue } from "../errors.js";
 
 /** The command could not be started: not found (127) or not executable (126), as a shell reports it. */
 export class ChildStartError extends AuthsomeError {
+  static override readonly errorName: string = "ChildStartError";
   override readonly exitCode: ExitCodeValue;
   constructor(message: string, notFound: boolean) {
     super(message, { hint: notFound ? "check the command after `--`: is it installed and on PATH?" : "check the command after `--`: it must be an executable file" });

@@ -9,7 +9,9 @@ import { loadMasterKey } from "./masterkey.js";
 import { checkRecord, parseKey, type ParsedKey } from "./records.js";
 
 /** A record that could not be read: reported by its key, never fatal for listings. */
-export class CorruptRecordError extends StoreUnavailableError {}
+export class CorruptRecordError extends StoreUnavailableError {
+  static override readonly errorName: string = "CorruptRecordError";
+}
 
 export interface StoreEntry {
   key: string;

@@ -1,7 +1,8 @@
 // The package as a program imports it: by name, from the built dist, with nothing opened.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { pathToFileURL } from "node:url";
 import { join } from "node:path";
 import { vectorFile, vectorInput } from "../auth/oauth1-vectors.js";
 import { emptyHome, fixtureHome, ROOT } from "../helpers.js";
@@ -73,6 +74,27 @@ test("every error category is exported with the CLI's exit code", async () => {
   await assert.rejects(a.getProvider("../etc"), (err: unknown) => err instanceof lib.UsageError && err.exitCode === 2);
   await assert.rejects(a.export("openai", "yaml" as never), lib.UsageError);
   await assert.rejects(a.registerProvider({ name: "bad" }), (err: unknown) => err instanceof lib.ProviderDefinitionError && err.exitCode === 2);
+});
+
+test("error names and codes survive a bundler that renames classes", async () => {
+  const { build } = await import("esbuild");
+  const out = await build({ entryPoints: [join(ROOT, "src/index.ts")], bundle: true, minify: true, platform: "node", format: "esm", packages: "external", write: false });
+  const file = join(emptyHome(), "..", "bundle.mjs");
+  writeFileSync(file, out.outputFiles[0]!.text);
+  const bundled = (await import(pathToFileURL(file).href)) as typeof lib;
+  assert.notEqual(bundled.CredentialMissingError.name, "CredentialMissingError", "the class was renamed");
+  const cases: Array<[lib.AuthsomeError, string, string]> = [
+    [new bundled.CredentialMissingError("x"), "CredentialMissingError", "credential_missing"],
+    [new bundled.ProviderDefinitionError("x"), "ProviderDefinitionError", "provider_definition"],
+    [new bundled.OAuthError("x", { endpoint: "e", error: "invalid_grant" }), "OAuthError", "oauth"],
+    [new bundled.StoreUnavailableError("x"), "StoreUnavailableError", "store_unavailable"],
+  ];
+  for (const [err, name, code] of cases) {
+    assert.equal(err.name, name);
+    assert.equal(err.code, code);
+    // the unbundled class says the same
+    assert.equal(new (lib as unknown as Record<string, new (m: string, d?: unknown) => lib.AuthsomeError>)[name]!("x", { endpoint: "e", error: "e" }).code, code);
+  }
 });
 
 test("signOAuth1Request is exported and matches the shared vectors", () => {
