@@ -109,7 +109,11 @@ export class Authsome {
 
   constructor(options: AuthsomeOptions = {}) {
     this.env = options.env ?? process.env;
-    this.root = options.home ? resolve(options.home) : resolveHomeDir(this.env);
+    // an empty or mistyped `home` (an unset variable passed on) must not fall back to the real home
+    if (options.home !== undefined && (typeof options.home !== "string" || options.home === "")) {
+      throw new UsageError(`home must be a directory path, not ${JSON.stringify(options.home)}`, { hint: "leave it out to use $AUTHSOME_HOME or ~/.authsome" });
+    }
+    this.root = options.home !== undefined ? resolve(options.home) : resolveHomeDir(this.env);
     this.requestedProfile = options.profile;
   }
 

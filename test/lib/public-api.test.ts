@@ -69,6 +69,8 @@ test("every error category is exported with the CLI's exit code", async () => {
   }
   assert.deepEqual(lib.ExitCode, { ok: 0, generic: 1, usage: 2, providerNotFound: 3, authFailed: 4, credentialMissing: 5, refreshFailed: 6, storeUnavailable: 7, cannotExecute: 126, commandNotFound: 127 });
   assert.ok(new lib.OAuthError("m", { endpoint: "e", error: "invalid_grant" }) instanceof lib.AuthenticationError);
+  // an empty home (an unset variable passed on) is refused, not taken for the default one
+  for (const home of ["", 5]) assert.throws(() => new lib.Authsome({ home: home as string }), (err: unknown) => err instanceof lib.UsageError && /home must be a directory path/.test(err.message));
   const a = new lib.Authsome({ home: emptyHome() });
   await assert.rejects(a.getProvider("no-such-provider"), (err: unknown) => err instanceof lib.ProviderNotFoundError && err.exitCode === 3 && err.code === "provider_not_found");
   await assert.rejects(a.getProvider("../etc"), (err: unknown) => err instanceof lib.UsageError && err.exitCode === 2);
