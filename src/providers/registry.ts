@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { join } from "node:path";
-import { ProviderNotFoundError, UsageError } from "../errors.js";
+import { basename, join } from "node:path";
+import { ProviderDefinitionError, ProviderNotFoundError, UsageError } from "../errors.js";
 import { audit } from "../home/audit.js";
 import type { Home } from "../home/home.js";
 import { ensurePrivateDir, writeJsonAtomic } from "../home/files.js";
@@ -32,7 +32,15 @@ export class ProviderRegistry {
   constructor(readonly home: Home) {}
 
   private load(path: string, source: ProviderSource): LoadedProvider {
-    return { definition: validateDefinitionText(readFileSync(path, "utf8"), path), source, path };
+    const definition = validateDefinitionText(readFileSync(path, "utf8"), path);
+    // a definition answers to one name: under another file name it would take that provider's credentials
+    const fileName = basename(path, ".json");
+    if (definition.name !== fileName) {
+      throw new ProviderDefinitionError(`${path}: $.name is ${JSON.stringify(definition.name)}, but the file is named for "${fileName}"`, {
+        hint: `rename the file to ${definition.name}.json, or set "name" to "${fileName}"`,
+      });
+    }
+    return { definition, source, path };
   }
 
   /** The definition in effect for name; a broken user file is an error, not a silent fallback. */

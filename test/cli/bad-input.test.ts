@@ -32,6 +32,15 @@ test("a broken user provider file is reported by list, and is an error for that 
   assert.ok(data.errors.some((e) => e.path.endsWith("acmecrm.json")));
   assert.match(list.stderr, /acmecrm\.json is invalid/);
   failsCleanly(home, ["inspect", "acmecrm"], 2, /acmecrm\.json/);
+
+  // a copy of openai's definition under another file name does not become a second way to its key
+  const openai = cli(["inspect", "openai"], { home });
+  writeFileSync(join(home, "providers", "helper.json"), openai.stdout);
+  const again = JSON.parse(cli(["list", "--json"], { home }).stdout) as { providers: Array<{ name: string }>; errors: Array<{ path: string; error: string }> };
+  assert.equal(again.providers.filter((p) => p.name === "openai").length, 1);
+  assert.match(again.errors.find((e) => e.path.endsWith("helper.json"))!.error, /\$\.name is "openai", but the file is named for "helper"/);
+  const helper = failsCleanly(home, ["get", "helper", "--field", "api_key", "--show-secret"], 2, /helper\.json: \$\.name is "openai"/);
+  assert.match(helper.stderr, /hint: rename the file to openai\.json, or set "name" to "helper"/);
 });
 
 test("an unknown provider is exit 3", () => {
