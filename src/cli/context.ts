@@ -63,7 +63,7 @@ export class CommandContext {
 
   /** AUTHSOME_REFRESH_WINDOW_SECONDS, else config.json `refresh_window_seconds`, else the default. */
   get refreshWindowSeconds(): number | undefined {
-    return configuredRefreshWindow(this.io.env, this.home.config());
+    return configuredRefreshWindow(this.io.env, this.home.config(), this.home.paths.config);
   }
 
   close(): void {

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { StoreUnavailableError } from "../errors.js";
+import { StoreUnavailableError, UsageError } from "../errors.js";
 import { fileError, writeJsonAtomic } from "./files.js";
 
 export type EncryptionMode = "local_key" | "keyring";
@@ -51,9 +51,28 @@ export function writeConfig(path: string, config: HomeConfig): void {
   writeJsonAtomic(path, config);
 }
 
-/** AUTHSOME_REFRESH_WINDOW_SECONDS, else config.json `refresh_window_seconds`; undefined means the default. */
-export function configuredRefreshWindow(env: NodeJS.ProcessEnv, config: HomeConfig): number | undefined {
-  const configured = env.AUTHSOME_REFRESH_WINDOW_SECONDS ?? config.refresh_window_seconds;
-  const seconds = Number(configured);
-  return configured !== undefined && Number.isFinite(seconds) && seconds >= 0 ? seconds : undefined;
+/**
+ * AUTHSOME_REFRESH_WINDOW_SECONDS (empty counts as unset), else config.json's `refresh_window_seconds`
+ * (read from `configPath`); undefined means the default. A value that is not 0 or more seconds is an
+ * error naming where it came from, never a silent fallback.
+ */
+export function configuredRefreshWindow(env: NodeJS.ProcessEnv, config: HomeConfig, configPath: string): number | undefined {
+  const fromEnv = env.AUTHSOME_REFRESH_WINDOW_SECONDS;
+  if (fromEnv !== undefined && fromEnv !== "") {
+    const seconds = windowSeconds(fromEnv);
+    if (seconds === undefined) throw new UsageError(`AUTHSOME_REFRESH_WINDOW_SECONDS must be a number of seconds, 0 or more, not ${JSON.stringify(fromEnv)}`, { hint: "fix it or unset it" });
+    return seconds;
+  }
+  const configured = config.refresh_window_seconds;
+  if (configured === undefined || configured === null) return undefined;
+  const seconds = windowSeconds(configured);
+  if (seconds === undefined) {
+    throw new StoreUnavailableError(`"refresh_window_seconds" in ${configPath} must be a number of seconds, 0 or more, not ${JSON.stringify(configured)}`, { hint: `fix it or remove it from ${configPath}` });
+  }
+  return seconds;
+}
+
+function windowSeconds(value: unknown): number | undefined {
+  const seconds = typeof value === "number" ? value : typeof value === "string" && value.trim() !== "" ? Number(value) : NaN;
+  return Number.isFinite(seconds) && seconds >= 0 ? seconds : undefined;
 }

@@ -139,7 +139,7 @@ export class Authsome {
   }
 
   private get windowSeconds(): number {
-    return configuredRefreshWindow(this.env, this.home.config()) ?? DEFAULT_REFRESH_WINDOW_SECONDS;
+    return configuredRefreshWindow(this.env, this.home.config(), this.home.paths.config) ?? DEFAULT_REFRESH_WINDOW_SECONDS;
   }
 
   // The vault (and better-sqlite3) is loaded here, on the first call that needs the store.
@@ -356,8 +356,11 @@ export class Authsome {
     if (flow === "device_code" && !options.onDeviceCode) {
       throw new UsageError("the device_code flow needs an onDeviceCode callback to show the code", { hint: "pass onDeviceCode to login()" });
     }
-    const port = options.port ?? (Number(this.env.AUTHSOME_CALLBACK_PORT) || DEFAULT_CALLBACK_PORT);
-    if (!Number.isInteger(port) || port <= 0 || port > 65535) throw new UsageError(`port must be a whole number from 1 to 65535, not ${port}`);
+    const fromEnv = this.env.AUTHSOME_CALLBACK_PORT;
+    const port = options.port ?? (fromEnv ? Number(fromEnv) : DEFAULT_CALLBACK_PORT);
+    if (!Number.isInteger(port) || port <= 0 || port > 65535) {
+      throw new UsageError(`${options.port !== undefined ? "port" : "AUTHSOME_CALLBACK_PORT"} must be a whole number from 1 to 65535, not ${JSON.stringify(options.port ?? fromEnv)}`);
+    }
     const timeoutMs = options.timeoutMs ?? DEFAULT_LOGIN_TIMEOUT_MS;
     if (!(timeoutMs > 0)) throw new UsageError(`timeoutMs must be positive, not ${timeoutMs}`);
     const connections = await this.connections();

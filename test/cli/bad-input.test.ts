@@ -98,6 +98,23 @@ test("a corrupted record is reported by name; list still shows the rest", () => 
   assert.match(doctor.stdout, /FAIL\s+profile default records: .*resend:connection:bulk/);
 });
 
+test("a bad refresh window or callback port is an error naming where it was set, not a silent default", () => {
+  const home = fixtureHome();
+  const get = ["get", "openai", "--field", "api_key", "--show-secret"];
+  for (const value of ["abc", "-5", " "]) {
+    const r = failsCleanly(home, get, 2, /AUTHSOME_REFRESH_WINDOW_SECONDS must be a number of seconds, 0 or more/, { env: { AUTHSOME_REFRESH_WINDOW_SECONDS: value } });
+    assert.match(r.stderr, new RegExp(`not ${JSON.stringify(value).replace("-", "\\-")}`));
+  }
+  assert.equal(cli(get, { home, env: { AUTHSOME_REFRESH_WINDOW_SECONDS: "" } }).code, 0, "empty counts as unset");
+  const config = join(home, "config.json");
+  writeFileSync(config, JSON.stringify({ ...JSON.parse(readFileSync(config, "utf8")), refresh_window_seconds: "soon" }));
+  failsCleanly(home, get, 7, /"refresh_window_seconds" in .*config\.json must be a number of seconds, 0 or more, not "soon"/);
+  // the variable, when set, is what counts
+  assert.equal(cli(get, { home, env: { AUTHSOME_REFRESH_WINDOW_SECONDS: "60" } }).code, 0);
+  failsCleanly(home, ["login", "github"], 2, /AUTHSOME_CALLBACK_PORT must be a whole number from 1 to 65535, not "99999"/, { env: { AUTHSOME_CALLBACK_PORT: "99999" } });
+  failsCleanly(home, ["login", "github", "--port", "0"], 2, /--port must be a whole number from 1 to 65535, not "0"/, { env: { AUTHSOME_CALLBACK_PORT: "99999" } });
+});
+
 test("unknown flags and misuse are usage errors (exit 2)", () => {
   const home = fixtureHome();
   failsCleanly(home, ["get", "x", "--bogus"], 2, /unknown option '--bogus'/);

@@ -20,7 +20,7 @@ export interface LoginOptions {
 
 export default async function login(ctx: CommandContext, provider: string, opts: LoginOptions): Promise<void> {
   const { definition } = ctx.providers.get(provider);
-  const port = positive(opts.port ?? ctx.io.env.AUTHSOME_CALLBACK_PORT, "--port", DEFAULT_CALLBACK_PORT, 65535);
+  const port = opts.port !== undefined ? positive(opts.port, "--port", DEFAULT_CALLBACK_PORT, 65535) : positive(ctx.io.env.AUTHSOME_CALLBACK_PORT, "AUTHSOME_CALLBACK_PORT", DEFAULT_CALLBACK_PORT, 65535);
   const timeoutMs = positive(opts.timeout, "--timeout", 300, 86400) * 1000;
   const interrupt = new AbortController();
   const onSigint = () => interrupt.abort();
