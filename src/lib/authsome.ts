@@ -3,6 +3,7 @@
 // every credential handed out goes through the same code as `authsome get` and the proxy.
 import { resolve } from "node:path";
 import { CredentialMissingError, UsageError } from "../errors.js";
+import { assertName } from "../home/names.js";
 import { usableConnection } from "../auth/credentials.js";
 import { DEFAULT_REFRESH_WINDOW_SECONDS } from "../auth/expiry.js";
 import { EXPORT_FORMATS, exportConnection, type ExportFormat } from "../auth/export.js";
@@ -186,8 +187,11 @@ export class Authsome {
 
   /** Stored connections, of one provider or all, without secrets; never calls a provider. */
   async listConnections(provider?: string): Promise<ConnectionSummary[]> {
+    if (provider !== undefined) assertName("provider", provider);
     const connections = await this.connections();
     const entries = await connections.list(provider);
+    // nothing stored: an unknown provider is an error, as for getConnection (leftovers of a deleted definition still list)
+    if (provider !== undefined && entries.length === 0) this.registry.get(provider);
     const defaults = new Map<string, string | null>();
     for (const p of new Set(entries.map((e) => e.provider))) {
       defaults.set(p, (await connections.metadata(p).catch(() => undefined))?.default_connection ?? null);

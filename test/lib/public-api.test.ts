@@ -37,6 +37,11 @@ test("reading providers of a missing home creates nothing; a missing connection 
   assert.ok(providers.some((p) => p.name === "github" && p.source === "bundled"));
   assert.equal((await a.getProvider("openai")).auth_type, "api_key");
   assert.deepEqual(await a.listConnections(), []);
+  assert.deepEqual(await a.listConnections("openai"), []);
+  // a provider name is checked as every command checks it: no empty name listing everything, no unknown one listing nothing
+  await assert.rejects(a.listConnections(""), lib.UsageError);
+  await assert.rejects(a.listConnections("openai:default"), lib.UsageError);
+  await assert.rejects(a.listConnections("nope"), (err: unknown) => err instanceof lib.ProviderNotFoundError && err.exitCode === 3);
   await assert.rejects(a.getAccessToken("openai"), (err: unknown) => err instanceof lib.CredentialMissingError && err.exitCode === 5 && /authsome login openai/.test(err.hint ?? ""));
   await a.close();
   assert.equal(existsSync(home), false, "reads never create the home");
