@@ -108,6 +108,14 @@ test("logged in with the library (PKCE, program-driven), used with the CLI", asy
   // a connected connection is replaced only with force, as with the CLI
   const b = new Authsome({ home, env: { ...process.env, ...clientEnv } });
   await assert.rejects(b.login(PROVIDER, { port: oidc.port, onAuthorizeUrl: () => {} }), (err: unknown) => err instanceof UsageError && /already has a connected connection/.test(err.message));
+  // another connection with another client would leave this one refreshing with a client that did not issue it
+  let shown = false;
+  await assert.rejects(
+    b.login(PROVIDER, { connection: "other", clientId: "another-client", port: oidc.port, onAuthorizeUrl: () => void (shown = true) }),
+    (err: unknown) => err instanceof UsageError && new RegExp(`connections "default" of "${PROVIDER}" were issued to client ${CLIENTS.basic.clientId}, not another-client`).test(err.message),
+  );
+  assert.equal(shown, false, "refused before the authorization step");
+  assert.deepEqual((await b.listConnections(PROVIDER)).map((c) => c.name), ["default"]);
   await b.close();
 });
 
