@@ -96,11 +96,14 @@ export async function login(target: LoginTarget, base: ProviderDefinition, optio
     if (options.force) return undefined;
     throw err;
   });
-  if (existing?.status === "connected" && !options.force) {
-    throw new UsageError(`"${provider}" already has a connected connection "${connection}"`, {
-      hint: `pass --force to replace it, or --connection NAME to add another`,
-    });
-  }
+  const refuseConnected = (stored: ConnectionRecord | undefined): void => {
+    if (stored?.status === "connected" && !options.force) {
+      throw new UsageError(`"${provider}" already has a connected connection "${connection}"`, {
+        hint: `pass --force to replace it, or --connection NAME to add another`,
+      });
+    }
+  };
+  refuseConnected(existing);
   // nothing is written before the flow has something to store: a failed login leaves the home as it was
   target.home.checkProfileWritable(target.profile);
 
@@ -114,7 +117,8 @@ export async function login(target: LoginTarget, base: ProviderDefinition, optio
     const stored = await target.connections.client(provider).catch(() => undefined);
     await target.connections.saveClient(provider, { ...stored, ...result.client });
   }
-  await target.connections.save(result.record);
+  // asked again under the store's lock: a login that ran meanwhile in parallel is not overwritten
+  await target.connections.save(result.record, refuseConnected);
   audit(target.home, "login", { provider, connection, profile: target.profile, flow, account: result.record.account.id ?? undefined });
   return { record: result.record, flow };
 }

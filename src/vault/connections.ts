@@ -63,10 +63,14 @@ export class Connections {
     return this.vault.get<ConnectionRecord>(keys.connection(this.profile, provider, name));
   }
 
-  /** Stores a connection and lists it in the provider's metadata (the first one becomes the default). */
-  async save(record: ConnectionRecord): Promise<void> {
+  /**
+   * Stores a connection and lists it in the provider's metadata (the first one becomes the default).
+   * `check` sees the record stored under that name now, inside the write lock, and refuses by throwing.
+   */
+  async save(record: ConnectionRecord, check?: (stored: ConnectionRecord | undefined) => void): Promise<void> {
     const { provider, connection_name: name } = record;
     await this.vault.update(async (tx) => {
+      if (check) check(await tx.get<ConnectionRecord>(keys.connection(this.profile, provider, name)).catch(() => undefined));
       const meta = (await tx.get<ProviderMetadataRecord>(keys.metadata(this.profile, provider))) ?? newMetadata(this.profile, provider);
       if (!meta.connection_names.includes(name)) meta.connection_names.push(name);
       meta.default_connection ??= name;

@@ -154,6 +154,31 @@ test("device code login through onDeviceCode; cancelling a login with a signal s
   await a.close();
 });
 
+test("two logins of one connection at once: the second to finish is refused, the first is kept", async () => {
+  const { home } = await libHome(oidc.server, { connected: false });
+  const keys = ["sk-test-" + "1".repeat(40), "sk-test-" + "2".repeat(40)];
+  // both are asked for their key only once both have passed the "already connected" check
+  let arrived = 0;
+  let release: () => void = () => {};
+  const bothAsked = new Promise<void>((resolve) => (release = resolve));
+  const instances = keys.map(() => new Authsome({ home }));
+  const logins = instances.map((inst, i) =>
+    inst.login("openai", {
+      ask: async () => {
+        if (++arrived === 2) release();
+        await bothAsked;
+        await new Promise((r) => setTimeout(r, i * 200)); // the first saves first
+        return { api_key: keys[i]! };
+      },
+    }),
+  );
+  const [first, second] = await Promise.allSettled(logins);
+  assert.equal(first!.status, "fulfilled");
+  assert.ok(second!.status === "rejected" && second.reason instanceof UsageError && /already has a connected connection "default"/.test(second.reason.message));
+  assert.equal(await instances[0]!.getAccessToken("openai"), keys[0], "the first login's key is still the one stored");
+  for (const inst of instances) await inst.close();
+});
+
 test("API key login: from `ask`, else the environment, else exit code 5", async () => {
   const { home } = await libHome(oidc.server, { connected: false });
   const env = { ...process.env };
