@@ -59,9 +59,10 @@ function nodeOptionQuote(path: string): string {
   return `"${path.replace(/(["\\])/g, "\\$1")}"`;
 }
 
-/** The entries of NO_PROXY (or no_proxy). */
+/** The entries of NO_PROXY and no_proxy together: clients read one or the other, and the child gets both. */
 function noProxyEntries(env: NodeJS.ProcessEnv): string[] {
-  return (env.NO_PROXY ?? env.no_proxy ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  const entries = [env.NO_PROXY, env.no_proxy].flatMap((list) => (list ?? "").split(",")).map((s) => s.trim());
+  return [...new Set(entries.filter(Boolean))];
 }
 
 /**

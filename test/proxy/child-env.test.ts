@@ -46,3 +46,9 @@ test("the user's own CA files stay trusted: theirs first, then the run CA", () =
   assert.deepEqual(bundle.slice(-2), [fp(mine), run]);
   assert.equal(env.REQUESTS_CA_BUNDLE, env.CURL_CA_BUNDLE, "one bundle for every variable");
 });
+
+test("NO_PROXY and no_proxy are joined, with loopback added; neither list is lost", () => {
+  const { env } = trustFor({ NO_PROXY: "a.test,shared.test", no_proxy: "b.test, shared.test" });
+  assert.equal(env.NO_PROXY, "a.test,shared.test,b.test,localhost,127.0.0.1,::1");
+  assert.equal(env.no_proxy, env.NO_PROXY);
+});
