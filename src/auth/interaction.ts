@@ -4,6 +4,11 @@
 
 import { AuthenticationError } from "../errors.js";
 
+/** How long a login waited, for its timeout message: "3 s", or "300 ms" under a second. */
+export function waitedFor(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
+}
+
 /** The one error of a login whose signal was aborted. */
 export function loginCancelled(): AuthenticationError {
   return new AuthenticationError("the login was cancelled");

@@ -1,7 +1,7 @@
 // The CLI's side of a login: the browser when one can be opened, the terminal otherwise.
 // Sensitive values: the local browser form when a display is available, else a hidden prompt.
 import { AuthenticationError } from "../errors.js";
-import { loginCancelled, type InputRequest, type LoginInteraction } from "../auth/interaction.js";
+import { loginCancelled, waitedFor, type InputRequest, type LoginInteraction } from "../auth/interaction.js";
 import { browserCommand, openBrowser } from "./browser.js";
 import { firstLine } from "./line.js";
 import { canPrompt, readHidden, type PromptIo } from "./prompt.js";
@@ -75,9 +75,8 @@ async function askInBrowser(
   try {
     if (await openBrowser(env, form.url)) say(`Opened a local form in the browser for the ${request.title}. Waiting for it…`);
     else say(`Open this local form in a browser to enter the ${request.title}:\n\n  ${form.url}\n`);
-    const seconds = Math.round(opts.timeoutMs / 1000);
     const stop = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new AuthenticationError(`nothing was entered in the local form within ${seconds} s`, { hint: "run the login again, or give more time with --timeout SECONDS" })), opts.timeoutMs);
+      timer = setTimeout(() => reject(new AuthenticationError(`nothing was entered in the local form within ${waitedFor(opts.timeoutMs)}`, { hint: "run the login again, or give more time with --timeout SECONDS" })), opts.timeoutMs);
       opts.signal?.addEventListener("abort", () => reject(loginCancelled()), { once: true });
     });
     return await Promise.race([form.values, stop]);

@@ -145,6 +145,8 @@ test("device code login through onDeviceCode; cancelling a login with a signal s
   const cancelled = a.login(PROVIDER, { connection: "cancelled", port: oidc.port, timeoutMs: 30_000, signal: abort.signal, onAuthorizeUrl: () => abort.abort() });
   await assert.rejects(cancelled, (err: unknown) => err instanceof AuthenticationError && err.exitCode === 4 && /cancelled/.test(err.message));
   assert.deepEqual((await a.listConnections(PROVIDER)).map((c) => c.name), ["device"]);
+  // a timeout under a second is told in milliseconds, not as "0 s"
+  await assert.rejects(a.login(PROVIDER, { connection: "slow", port: oidc.port, timeoutMs: 300, onAuthorizeUrl: () => {} }), (err: unknown) => err instanceof AuthenticationError && /no authorization arrived within 300 ms/.test(err.message));
   // a flow that needs nobody (an API key answered at once) is cancelled too: before it starts, or before storing
   const isCancelled = (err: unknown) => err instanceof AuthenticationError && /cancelled/.test(err.message);
   await assert.rejects(a.login("openai", { signal: AbortSignal.abort(), ask: async () => ({ api_key: "sk-test-" + "c".repeat(40) }) }), isCancelled);
@@ -172,9 +174,9 @@ test("two logins of one connection at once: the second to finish is refused, the
       },
     }),
   );
-  const [first, second] = await Promise.allSettled(logins);
-  assert.equal(first!.status, "fulfilled");
-  assert.ok(second!.status === "rejected" && second.reason instanceof UsageError && /already has a connected connection "default"/.test(second.reason.message));
+  const [first, second] = (await Promise.allSettled(logins)) as [PromiseSettledResult<unknown>, PromiseSettledResult<unknown>];
+  assert.equal(first.status, "fulfilled");
+  assert.ok(second.status === "rejected" && second.reason instanceof UsageError && /already has a connected connection "default"/.test(second.reason.message));
   assert.equal(await instances[0]!.getAccessToken("openai"), keys[0], "the first login's key is still the one stored");
   for (const inst of instances) await inst.close();
 });

@@ -11,7 +11,7 @@ import { SCHEMA_FILE } from "../../providers/validate.js";
 import { ForeignCallbackError, startCallbackServer } from "../../input/callback-server.js";
 import { sameToken } from "../../input/loopback.js";
 import { newConnection, type ConnectionRecord } from "../../vault/records.js";
-import { aborted, type AuthorizeHandle } from "../interaction.js";
+import { aborted, waitedFor, type AuthorizeHandle } from "../interaction.js";
 import type { FlowContext, FlowResult } from "../login.js";
 import { assertSecureEndpoint } from "../http.js";
 import type { Identity } from "../identity.js";
@@ -95,10 +95,9 @@ function authorizeUrl(def: ProviderDefinition, temp: TemporaryCredentials): stri
 /** Rejects after the login's timeout, or when it is cancelled. */
 function deadlines(ctx: FlowContext, what: string): { waits: Promise<never>[]; clear: () => void } {
   let timer: NodeJS.Timeout | undefined;
-  const seconds = Math.round(ctx.options.timeoutMs / 1000);
   const waits: Promise<never>[] = [
     new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new AuthenticationError(`no ${what} arrived within ${seconds} s`, { hint: "run the login again, or give more time with --timeout SECONDS" })), ctx.options.timeoutMs);
+      timer = setTimeout(() => reject(new AuthenticationError(`no ${what} arrived within ${waitedFor(ctx.options.timeoutMs)}`, { hint: "run the login again, or give more time with --timeout SECONDS" })), ctx.options.timeoutMs);
     }),
   ];
   if (ctx.interaction.signal) waits.push(aborted(ctx.interaction.signal));

@@ -5,7 +5,7 @@ import { AuthenticationError, UsageError } from "../../errors.js";
 import type { ProviderDefinition } from "../../providers/schema.js";
 import { ForeignCallbackError, startCallbackServer } from "../../input/callback-server.js";
 import { sameToken } from "../../input/loopback.js";
-import { aborted, type AuthorizeHandle, type LoginInteraction } from "../interaction.js";
+import { aborted, waitedFor, type AuthorizeHandle, type LoginInteraction } from "../interaction.js";
 import { assertSecureEndpoint } from "../http.js";
 import { tokenRequest, type OAuthClient, type TokenResponse } from "../token-client.js";
 
@@ -79,7 +79,7 @@ export async function pkceLogin(def: ProviderDefinition, opts: PkceOptions): Pro
     waiting.push(
       new Promise<string>((_, reject) => {
         timer = setTimeout(
-          () => reject(new AuthenticationError(`no authorization arrived within ${Math.round(opts.timeoutMs / 1000)} s`, { hint: "run the login again, or give more time with --timeout SECONDS" })),
+          () => reject(new AuthenticationError(`no authorization arrived within ${waitedFor(opts.timeoutMs)}`, { hint: "run the login again, or give more time with --timeout SECONDS" })),
           opts.timeoutMs,
         );
       }),

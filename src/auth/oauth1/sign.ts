@@ -79,7 +79,7 @@ function parseRequestUrl(raw: string): URL {
   try {
     url = new URL(raw);
   } catch {
-    throw new TypeError(`OAuth1: url must be an absolute http(s) URL, got ${JSON.stringify(raw)}`);
+    throw new TypeError("OAuth1: url must be an absolute http(s) URL"); // not echoed: its query may hold anything
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
     throw new TypeError(`OAuth1: url must be an absolute http(s) URL, got scheme ${JSON.stringify(url.protocol)}`);
