@@ -253,6 +253,8 @@ export class Authsome {
    * the provider's routes, as `fetch` checks it), so they are audited as a secret read.
    */
   async getAuthHeaders(provider: string, request: AuthHeadersRequest): Promise<Record<string, string>> {
+    const url = typeof request?.url === "string" || request?.url instanceof URL ? absoluteUrl(String(request.url)) : undefined;
+    if (!url) throw new UsageError("getAuthHeaders needs the absolute URL the request goes to", { hint: 'pass { url: "https://host/path" }' });
     const { record, definition, connections } = await this.fresh(provider, request.connection);
     let body = request.body;
     let contentType = request.contentType;
@@ -262,7 +264,7 @@ export class Authsome {
     }
     const headers = authHeaders(expandBaseUrl(definition, record.base_url ?? undefined), record, await this.clientFor(connections, record), {
       method: (request.method ?? "GET").toUpperCase(),
-      url: String(request.url),
+      url: url.href,
       ...(body !== undefined ? { body } : {}),
       ...(contentType !== undefined ? { contentType } : {}),
     }, connections.hintProfile);
@@ -408,5 +410,14 @@ export class Authsome {
     if (!EXPORT_FORMATS.includes(format)) throw new UsageError(`unknown export format ${JSON.stringify(format)}`, { hint: `one of ${EXPORT_FORMATS.join(", ")}` });
     const definition = this.registry.get(provider).definition;
     return exportConnection(this.home, await this.connections(), definition, { connection: options.connection, format, windowSeconds: this.windowSeconds });
+  }
+}
+
+/** The URL, when it is an absolute one (URL.parse is newer than the Node versions this supports). */
+function absoluteUrl(text: string): URL | undefined {
+  try {
+    return new URL(text);
+  } catch {
+    return undefined;
   }
 }

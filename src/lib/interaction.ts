@@ -46,6 +46,17 @@ export function programInteraction(callbacks: LoginCallbacks, env: NodeJS.Proces
       }
       await callbacks.onDeviceCode(prompt);
     },
-    ...(callbacks.ask ? { ask: callbacks.ask } : {}),
+    ...(callbacks.ask ? { ask: checkedAsk(callbacks.ask) } : {}),
+  };
+}
+
+/** The program's `ask`, held to its contract: an object whose answers are strings. */
+function checkedAsk(ask: NonNullable<LoginCallbacks["ask"]>): NonNullable<LoginCallbacks["ask"]> {
+  return async (request) => {
+    const answers: unknown = await ask(request);
+    const names = request.fields.map((f) => f.name);
+    const ok = typeof answers === "object" && answers !== null && Object.values(answers).every((v) => v === undefined || typeof v === "string");
+    if (!ok) throw new UsageError("the ask callback must return an object of string answers", { hint: `answer ${names.join(", ")}: e.g. { ${names[0]}: "..." }` });
+    return answers as Record<string, string>;
   };
 }

@@ -193,6 +193,9 @@ test("getAuthHeaders: API-key header with the definition's extra headers", async
   });
   await a.login("keyed", { ask: async () => ({ api_key: "key-123" }) });
   assert.deepEqual(await a.getAuthHeaders("keyed", { url: `${recorder.origin}/x` }), { "Api-Version": "2024-01", "X-Api-Key": "key-123" });
+  for (const bad of [{}, { url: "/relative" }, { url: 5 }, null]) {
+    await assert.rejects(a.getAuthHeaders("keyed", bad as never), (err: unknown) => err instanceof UsageError && /needs the absolute URL/.test(err.message), JSON.stringify(bad));
+  }
   // the headers hold the key itself: a secret read, as getAccessToken's
   const reads = readFileSync(join(home, "audit.log"), "utf8").split("\n").filter((l) => l.includes('"event":"secret_read"'));
   assert.equal(reads.length, 1);

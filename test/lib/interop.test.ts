@@ -187,6 +187,10 @@ test("API key login: from `ask`, else the environment, else exit code 5", async 
   delete env.OPENAI_API_KEY;
   const a = new Authsome({ home, env });
   await assert.rejects(a.login("openai"), (err: unknown) => err instanceof CredentialMissingError && err.exitCode === 5 && /OPENAI_API_KEY/.test(err.message));
+  // an ask that answers nothing usable is the program's mistake, said so
+  for (const answer of [undefined, "sk-test", { api_key: 5 }]) {
+    await assert.rejects(a.login("openai", { ask: async () => answer as never }), (err: unknown) => err instanceof UsageError && /ask callback must return an object of string answers/.test(err.message) && /answer api_key/.test(err.hint ?? ""));
+  }
   const key = "sk-test-" + "a".repeat(40);
   const asked: string[] = [];
   const summary = await a.login("openai", {
