@@ -43,7 +43,7 @@ export function checkFieldName(field: string): void {
  */
 export function checkFieldOf(record: ConnectionRecord, field: string): void {
   if (!isField(field, record.auth_type)) {
-    throw new UsageError(`--field ${JSON.stringify(field)} is not a field of the connection "${record.connection_name}" of "${record.provider}": it is ${kindName(record)}`, {
+    throw new UsageError(`--field ${JSON.stringify(field)} is not a field of the connection "${record.connection_name}" of "${record.provider}": it is ${kindName(record.auth_type)}`, {
       hint: `its fields: ${fieldList(record.auth_type)}`,
     });
   }
@@ -56,11 +56,12 @@ export function missingFieldError(record: ConnectionRecord, field: string): Cred
   const held = [...CONNECTION_SECRET_FIELDS].filter((f) => !isEmpty(record[f]));
   return new CredentialMissingError(`the connection "${record.connection_name}" of "${record.provider}" has no ${field}`, {
     hint: CONNECTION_SECRET_FIELDS.has(field)
-      ? `it is ${kindName(record)}; its secret fields: ${held.join(", ") || "none"}`
-      : `it is ${kindName(record)}; \`authsome get\` without --field shows what it holds`,
+      ? `it is ${kindName(record.auth_type)}; its secret fields: ${held.join(", ") || "none"}`
+      : `it is ${kindName(record.auth_type)}; \`authsome get\` without --field shows what it holds`,
   });
 }
 
-function kindName(record: ConnectionRecord): string {
-  return KIND_NAMES[record.auth_type] ?? `a connection of kind ${JSON.stringify(record.auth_type)}`;
+/** "an OAuth 2.0 connection", "an API key connection"...: a kind of connection in words. */
+export function kindName(authType: string): string {
+  return KIND_NAMES[authType] ?? `a connection of kind ${JSON.stringify(authType)}`;
 }

@@ -1,10 +1,11 @@
 // The pieces of the library's fetch that need no store: what a request is, whether its body can
 // be sent twice, and whether a URL is one of the provider's routes (the proxy's own router).
 import { UsageError } from "../errors.js";
+import { kindName } from "../auth/connection-fields.js";
 import { displayUrl, isLoopbackHost } from "../auth/http.js";
 import type { ProviderDefinition } from "../providers/schema.js";
-import { definitionRoutes, RouteTable } from "../proxy/router.js";
-import type { ConnectionRecord } from "../vault/records.js";
+import { definitionRoutes, RouteTable, type RouteMatch } from "../proxy/router.js";
+import type { ConnectionAuthType, ConnectionRecord } from "../vault/records.js";
 
 const FORM = "application/x-www-form-urlencoded;charset=UTF-8";
 
@@ -89,26 +90,39 @@ export class ProviderRoutes {
 
   constructor(
     private readonly definition: ProviderDefinition,
-    record: Pick<ConnectionRecord, "connection_name" | "auth_type">,
+    private readonly connection: Pick<ConnectionRecord, "connection_name" | "auth_type">,
   ) {
     this.table = new RouteTable({
       definitions: [definition],
-      connections: [{ provider: definition.name, connection: record.connection_name, authType: record.auth_type }],
+      connections: [{ provider: definition.name, connection: connection.connection_name, authType: connection.auth_type }],
     });
   }
 
   /** True when the URL is https (or http on loopback) and one of the routes, and not an auth endpoint. */
   allows(url: URL): boolean {
+    return this.matchIn(this.table, url) !== undefined;
+  }
+
+  private matchIn(table: RouteTable, url: URL): RouteMatch | undefined {
     const secure = url.protocol === "https:" || (url.protocol === "http:" && isLoopbackHost(url.hostname));
-    if (!secure) return false;
+    if (!secure) return undefined;
     const port = url.port ? Number(url.port) : url.protocol === "http:" ? 80 : 443;
     const host = url.hostname.replace(/^\[|\]$/g, "");
-    return this.table.match(host, port, url.pathname) !== undefined;
+    return table.match(host, port, url.pathname);
   }
 
   /** Throws a UsageError naming the origin (never the query) when the credential may not go there. */
   assertAllowed(url: URL): void {
     if (this.allows(url)) return;
+    // routed, but for another kind of credential than this connection's (X: OAuth 2.0 for /2/, OAuth 1.0a for /1.1/)
+    const kinds: ConnectionAuthType[] = ["oauth2", "app_only", "oauth1", "api_key"];
+    const anyKind = new RouteTable({ definitions: [this.definition], connections: kinds.map((k) => ({ provider: this.definition.name, connection: k, authType: k })) });
+    const other = this.matchIn(anyKind, url);
+    if (other) {
+      throw new UsageError(`${displayUrl(url)} is routed for ${kindName(other.authType)} of "${this.definition.name}", and the connection "${this.connection.connection_name}" is ${kindName(this.connection.auth_type)}`, {
+        hint: "pass { connection: NAME } for a connection of that kind",
+      });
+    }
     const routes = definitionRoutes(this.definition)
       .map((r) => (r.host_pattern ? `/${r.host_pattern}/` : r.host) + (r.path_prefix ?? ""))
       .join(", ");

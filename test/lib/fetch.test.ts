@@ -269,7 +269,13 @@ test("getAuthHeaders: an OAuth 1.0a connection gets a signature of exactly this 
   // another URL, another signature; and the oauth1 connection is refused for a look-alike host
   const other = await a.getAuthHeaders("x", { url: "https://api.x.com/1.1/account/verify_credentials.json", connection: "oauth1" });
   assert.notEqual(other.Authorization, header);
-  await assert.rejects(a.fetch("x", "https://api.x.com.evil.test/1.1/statuses/update.json", {}, { connection: "oauth1" }), UsageError);
-  await assert.rejects(a.fetch("x", "https://api.x.com/2/users/me", {}, { connection: "oauth1" }), UsageError, "an oauth2-only route does not take the OAuth 1.0a credential");
+  await assert.rejects(a.fetch("x", "https://api.x.com.evil.test/1.1/statuses/update.json", {}, { connection: "oauth1" }), (err: unknown) => err instanceof UsageError && /is not one of the provider's routes/.test(err.message));
+  // an OAuth 2.0 route does not take the OAuth 1.0a credential, and the refusal says which kind it takes
+  await assert.rejects(a.fetch("x", "https://api.x.com/2/users/me", {}, { connection: "oauth1" }), (err: unknown) => {
+    assert.ok(err instanceof UsageError);
+    assert.equal(err.message, 'https://api.x.com/2/users/me is routed for an OAuth 2.0 connection of "x", and the connection "oauth1" is an OAuth 1.0a connection');
+    assert.match(err.hint ?? "", /connection: NAME/);
+    return true;
+  });
   await a.close();
 });
