@@ -5,6 +5,8 @@ import type { Home } from "../home/home.js";
 import { assertName } from "../home/names.js";
 import type { ProviderRegistry } from "../providers/registry.js";
 import type { Connections } from "../vault/connections.js";
+import { KvStore } from "../vault/kv.js";
+import { keys } from "../vault/records.js";
 import { noConnectionError, nothingStoredError } from "./credentials.js";
 import { withRefreshLock } from "./refresh.js";
 
@@ -18,6 +20,8 @@ export interface RemoveResult {
   client_credentials: boolean;
   /** The user's registered definition file was deleted. */
   definition: boolean;
+  /** The profiles that kept the registered definition (it belongs to the whole home) by still holding something of the provider. */
+  definition_kept_for?: string[];
 }
 
 /**
@@ -43,14 +47,28 @@ export async function removeStored(home: Home, connections: Connections, registr
   }
   for (const e of entries) await withRefreshLock(connections, provider, e.connection, () => connections.delete(provider, e.connection));
   const client = await connections.deleteClient(provider);
-  const definition = registry.unregister(provider);
+  // the definition file is the whole home's: it stays while another profile still holds something of the provider
+  const keptFor = existsSync(home.paths.userProvider(provider)) ? home.listProfiles().filter((p) => p !== profile && holdsProvider(home, p, provider)) : [];
+  const definition = keptFor.length === 0 && registry.unregister(provider);
   if (entries.length === 0 && !client && !definition) {
     assertKnownProvider(home, registry, provider);
     throw nothingStoredError(provider, connections);
   }
   const names = entries.map((e) => e.connection);
   audit(home, "remove", { provider, profile, connections: names, client_credentials: client, definition });
-  return { status: "removed", provider, profile, connections: names, client_credentials: client, definition };
+  return { status: "removed", provider, profile, connections: names, client_credentials: client, definition, ...(keptFor.length ? { definition_kept_for: keptFor } : {}) };
+}
+
+/** True when the profile's store holds any record of the provider (or cannot be read: then it may). */
+function holdsProvider(home: Home, profile: string, provider: string): boolean {
+  const kv = new KvStore(home.paths.store(profile));
+  try {
+    return kv.list(keys.providerPrefix(profile, provider)).length > 0;
+  } catch {
+    return true;
+  } finally {
+    kv.close();
+  }
 }
 
 /** An unknown provider is exit 3, as every command reports it; a user file, even a broken one, makes it known. */

@@ -49,6 +49,22 @@ test("a user-registered provider (the fixture's acmecrm) logs in, exports and is
   assert.equal(cli(["inspect", "acmecrm"], { home }).code, 3);
 });
 
+test("remove keeps a registered definition that another profile still uses (definitions are the whole home's)", () => {
+  const home = fixtureHome();
+  for (const profile of ["default", "work"]) assert.equal(cli(["-p", profile, "login", "acmecrm"], { home, env: { ACME_API_KEY: `acme-${profile}` } }).code, 0);
+  const fromWork = cli(["-p", "work", "remove", "acmecrm"], { home });
+  assert.equal(fromWork.code, 0, fromWork.stderr);
+  assert.match(fromWork.stdout + fromWork.stderr, /Removed acmecrm: 1 connection\(s\)\. Its definition stays: profile\(s\) default still use it\./);
+  const got = cli(["get", "acmecrm", "--field", "api_key", "--show-secret"], { home });
+  assert.equal(got.stdout.trim(), "acme-default", "the default profile's connection still works");
+  // nothing of it left in "work": a second remove there finds nothing
+  assert.equal(cli(["-p", "work", "remove", "acmecrm"], { home }).code, 5);
+  const last = JSON.parse(cli(["remove", "acmecrm", "--json"], { home }).stdout) as { definition: boolean; definition_kept_for?: string[] };
+  assert.equal(last.definition, true);
+  assert.equal(last.definition_kept_for, undefined);
+  assert.equal(cli(["inspect", "acmecrm"], { home }).code, 3);
+});
+
 test("logout deletes one connection and moves the default; revoke forgets a provider with its client", () => {
   const home = fixtureHome();
   const out = cli(["logout", "resend"], { home });
