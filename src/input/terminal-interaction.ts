@@ -2,7 +2,7 @@
 // Sensitive values: the local browser form when a display is available, else a hidden prompt.
 import { AuthenticationError } from "../errors.js";
 import { loginCancelled, waitedFor, type InputRequest, type LoginInteraction } from "../auth/interaction.js";
-import { browserCommand, openBrowser } from "./browser.js";
+import { canOpenBrowser, openBrowser } from "./browser.js";
 import { firstLine } from "./line.js";
 import { canPrompt, readHidden, type PromptIo } from "./prompt.js";
 import { startSecretForm } from "./secret-form.js";
@@ -14,13 +14,13 @@ export interface TerminalIo extends PromptIo {
 export function terminalInteraction(io: TerminalIo, opts: { port: number; timeoutMs: number; signal?: AbortSignal }): LoginInteraction {
   const say = (message: string) => void io.stderr.write(message + "\n");
   const prompt = canPrompt(io) ? (request: InputRequest) => askInTerminal(io, request, say) : undefined;
-  const form = browserCommand(io.env) ? (request: InputRequest) => askInBrowser(io.env, opts, request, say) : undefined;
+  const form = canOpenBrowser(io.env) ? (request: InputRequest) => askInBrowser(io.env, opts, request, say) : undefined;
 
   return {
     env: io.env,
     say,
     signal: opts.signal,
-    canOpenBrowser: () => browserCommand(io.env) !== undefined,
+    canOpenBrowser: () => canOpenBrowser(io.env),
     async authorize(url, service, expects = "redirect") {
       if (await openBrowser(io.env, url)) {
         say(`Opened the browser to log in to ${service}. Waiting for the authorization…`);
