@@ -5,7 +5,6 @@ import type { Home } from "../home/home.js";
 import { assertName } from "../home/names.js";
 import type { ProviderRegistry } from "../providers/registry.js";
 import type { Connections } from "../vault/connections.js";
-import { KvStore } from "../vault/kv.js";
 import { keys } from "../vault/records.js";
 import { noConnectionError, nothingStoredError } from "./credentials.js";
 import { withRefreshLock } from "./refresh.js";
@@ -48,7 +47,10 @@ export async function removeStored(home: Home, connections: Connections, registr
   for (const e of entries) await withRefreshLock(connections, provider, e.connection, () => connections.delete(provider, e.connection));
   const client = await connections.deleteClient(provider);
   // the definition file is the whole home's: it stays while another profile still holds something of the provider
-  const keptFor = existsSync(home.paths.userProvider(provider)) ? home.listProfiles().filter((p) => p !== profile && holdsProvider(home, p, provider)) : [];
+  const keptFor: string[] = [];
+  if (existsSync(home.paths.userProvider(provider))) {
+    for (const other of home.listProfiles()) if (other !== profile && (await holdsProvider(home, other, provider))) keptFor.push(other);
+  }
   const definition = keptFor.length === 0 && registry.unregister(provider);
   if (entries.length === 0 && !client && !definition) {
     assertKnownProvider(home, registry, provider);
@@ -60,7 +62,9 @@ export async function removeStored(home: Home, connections: Connections, registr
 }
 
 /** True when the profile's store holds any record of the provider (or cannot be read: then it may). */
-function holdsProvider(home: Home, profile: string, provider: string): boolean {
+async function holdsProvider(home: Home, profile: string, provider: string): Promise<boolean> {
+  // the SQLite driver loads on first use only (the library imports this file)
+  const { KvStore } = await import("../vault/kv.js");
   const kv = new KvStore(home.paths.store(profile));
   try {
     return kv.list(keys.providerPrefix(profile, provider)).length > 0;
