@@ -91,6 +91,10 @@ export interface LibraryLoginOptions extends LoginCallbacks {
   port?: number;
   /** How long to wait for the authorization. Default 300 000 ms. */
   timeoutMs?: number;
+  /** OAuth 1.0a: the PIN (out-of-band) flow; the PIN comes from `ask` (a "pin" field). */
+  pin?: boolean;
+  /** OAuth 1.0a: store an access token and secret issued elsewhere (the definition's variables, else `ask`). */
+  existingToken?: boolean;
 }
 
 export type FetchOptions = ConnectionOption;
@@ -380,6 +384,8 @@ export class Authsome {
         baseUrl: options.baseUrl,
         clientId: options.clientId,
         force: options.force,
+        pin: options.pin,
+        existingToken: options.existingToken,
         port,
         timeoutMs,
       },

@@ -4,6 +4,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { signOAuth1Request } from "../../src/auth/oauth1/sign.js";
+import { Authsome } from "../../src/index.js";
 import { cliAsync, freePort } from "../helpers.js";
 import { startFakeX, X_CLIENTS, X_CONSUMER, X_USER, type FakeX } from "../peers/fake-x.js";
 import { assertNoSecrets, callX, clickingBrowser, interactiveCli, QUIET_ENV, stored, withStore, xHome } from "./x-fixtures.js";
@@ -122,6 +123,29 @@ test("PIN without a browser: the URL is printed, the person types the PIN", asyn
   assert.equal(fake.count("access_token"), 1);
   await assertAccount(home);
   await assertSignedWorks(home);
+});
+
+test("a program logs in with the PIN flow and with tokens issued elsewhere, through the library", async () => {
+  const home = await xHome(fake);
+  const a = new Authsome({ home, env: { ...process.env, ...QUIET_ENV, ...CONSUMER_ENV } });
+  let pin = "";
+  const asked: string[] = [];
+  const summary = await a.login("x", {
+    flow: "oauth1",
+    pin: true,
+    timeoutMs: 30_000,
+    // the program shows the page; the person reads the PIN off it and the program's ask answers with it
+    onAuthorizeUrl: async (url) => void (pin = /id="oauth_pin">([0-9]+)</.exec(await (await fetch(url)).text())![1]!),
+    ask: async (request) => (asked.push(...request.fields.map((f) => f.name)), { pin }),
+  });
+  assert.deepEqual(asked, ["pin"]);
+  assert.equal(summary.account?.label, X_USER.username);
+  const creds = await assertSignedWorks(home);
+  // the same token and secret, given as tokens from the developer portal, for another connection
+  const imported = await a.login("x", { flow: "oauth1", existingToken: true, connection: "imported", ask: async () => ({ access_token: creds.token, access_token_secret: creds.secret }) });
+  assert.equal(imported.account?.id, X_USER.id);
+  await assertSignedWorks(home, "imported");
+  await a.close();
 });
 
 test("a wrong PIN: exit 4, nothing stored", async () => {
