@@ -25,6 +25,8 @@ export class KvStore {
   /** What the open connection may do: read in place, read an in-memory copy, or write. */
   private access: "read" | "copy" | "write" = "read";
   private hasTable = false;
+  /** close() was called: the file is closed again after every later use. */
+  private closed = false;
   /** fileState() when the in-memory copy was taken. */
   private copiedState: string | undefined;
 
@@ -46,7 +48,7 @@ export class KvStore {
    */
   private forRead(): Database.Database | undefined {
     // a copy is only as new as the file was: the owner may have written since (a refresh, a login)
-    if (this.access === "copy" && this.fileState() !== this.copiedState) this.close();
+    if (this.access === "copy" && this.fileState() !== this.copiedState) this.drop();
     if (!this.db) {
       if (!existsSync(this.path)) return undefined;
       this.db = (isWritable(this.path) && this.openInPlace()) || this.openCopy();
@@ -115,7 +117,7 @@ export class KvStore {
   /** The database for writes: created private if missing, in WAL mode, with the kv table. */
   private forWrite(): Database.Database {
     if (this.db && this.access === "write") return this.db;
-    if (this.access === "copy") this.close();
+    if (this.access === "copy") this.drop();
     if (!existsSync(this.path)) {
       ensurePrivateDir(dirname(this.path));
       // SQLite gives its -wal and -shm files the database file's mode, so create it private first.
@@ -141,24 +143,44 @@ export class KvStore {
   }
 
   get(key: string): string | undefined {
-    const row = this.forRead()?.prepare("SELECT value FROM kv WHERE key = ?").get(key) as KvRow | undefined;
-    return row?.value;
+    try {
+      const row = this.forRead()?.prepare("SELECT value FROM kv WHERE key = ?").get(key) as KvRow | undefined;
+      return row?.value;
+    } finally {
+      this.closeIfClosed();
+    }
   }
 
   /** Rows whose key starts with prefix, in key order. Names are case-sensitive, so the match is too (LIKE's is not). */
   list(prefix: string): KvRow[] {
-    const db = this.forRead();
-    if (!db) return [];
-    return db.prepare("SELECT key, value FROM kv WHERE substr(key, 1, length(@prefix)) = @prefix ORDER BY key").all({ prefix }) as KvRow[];
+    try {
+      const db = this.forRead();
+      if (!db) return [];
+      return db.prepare("SELECT key, value FROM kv WHERE substr(key, 1, length(@prefix)) = @prefix ORDER BY key").all({ prefix }) as KvRow[];
+    } finally {
+      this.closeIfClosed();
+    }
   }
 
   /** True when any row exists (used to decide whether a master key may be created). */
   hasAny(): boolean {
-    return this.forRead()?.prepare("SELECT 1 FROM kv LIMIT 1").get() !== undefined;
+    try {
+      return this.forRead()?.prepare("SELECT 1 FROM kv LIMIT 1").get() !== undefined;
+    } finally {
+      this.closeIfClosed();
+    }
   }
 
   /** Applies puts (value) and deletes (undefined) in one transaction. */
   write(changes: ReadonlyArray<readonly [string, string | undefined]>): void {
+    try {
+      this.writeOpen(changes);
+    } finally {
+      this.closeIfClosed();
+    }
+  }
+
+  private writeOpen(changes: ReadonlyArray<readonly [string, string | undefined]>): void {
     const db = this.forWrite();
     const put = db.prepare("INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
     const del = db.prepare("DELETE FROM kv WHERE key = ?");
@@ -174,7 +196,21 @@ export class KvStore {
     }
   }
 
+  /**
+   * Closes the file. A use after this (a call still running when its owner closed the store) opens
+   * it for that use only, so no handle outlives the close.
+   */
   close(): void {
+    this.closed = true;
+    this.drop();
+  }
+
+  private closeIfClosed(): void {
+    if (this.closed) this.drop();
+  }
+
+  /** Lets go of the open database (it is opened again on the next use). */
+  private drop(): void {
     this.db?.close();
     this.db = undefined;
     this.access = "read";

@@ -1,7 +1,7 @@
 // The library and the CLI on one store: log in with either, use with the other, sign out alike.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { ACCOUNT_ID, CLIENTS } from "../peers/oidc.js";
 import { cliAsync } from "../helpers.js";
@@ -154,6 +154,27 @@ test("device code login through onDeviceCode; cancelling a login with a signal s
   await assert.rejects(a.login("openai", { signal: late.signal, ask: async () => (late.abort(), { api_key: "sk-test-" + "c".repeat(40) }) }), isCancelled);
   assert.deepEqual(await a.listConnections("openai"), []);
   await a.close();
+});
+
+test("close() while a call is running: the call still stores its refresh, and no store handle outlives it", async () => {
+  const { home } = await libHome(oidc.server); // an expired token: getAccessToken refreshes it
+  const a = new Authsome({ home });
+  const pending = a.getAccessToken(PROVIDER);
+  await new Promise((resolve) => setImmediate(resolve));
+  await a.close();
+  const token = await pending;
+  const openFiles = readdirSync("/proc/self/fd")
+    .map((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`);
+      } catch {
+        return "";
+      }
+    })
+    .filter((path) => path.startsWith(join(home, "profiles")));
+  assert.deepEqual(openFiles, [], "store.db and its -wal/-shm are closed");
+  const got = await cliAsync(getToken, { home });
+  assert.equal(got.stdout.trim(), token, "the refreshed token was stored");
 });
 
 test("two logins of one connection at once: the second to finish is refused, the first is kept", async () => {
