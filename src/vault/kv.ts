@@ -143,56 +143,48 @@ export class KvStore {
   }
 
   get(key: string): string | undefined {
-    try {
-      const row = this.forRead()?.prepare("SELECT value FROM kv WHERE key = ?").get(key) as KvRow | undefined;
-      return row?.value;
-    } finally {
-      this.closeIfClosed();
-    }
+    return this.use(() => (this.forRead()?.prepare("SELECT value FROM kv WHERE key = ?").get(key) as KvRow | undefined)?.value);
   }
 
   /** Rows whose key starts with prefix, in key order. Names are case-sensitive, so the match is too (LIKE's is not). */
   list(prefix: string): KvRow[] {
-    try {
+    return this.use(() => {
       const db = this.forRead();
       if (!db) return [];
       return db.prepare("SELECT key, value FROM kv WHERE substr(key, 1, length(@prefix)) = @prefix ORDER BY key").all({ prefix }) as KvRow[];
-    } finally {
-      this.closeIfClosed();
-    }
+    });
   }
 
   /** True when any row exists (used to decide whether a master key may be created). */
   hasAny(): boolean {
-    try {
-      return this.forRead()?.prepare("SELECT 1 FROM kv LIMIT 1").get() !== undefined;
-    } finally {
-      this.closeIfClosed();
-    }
+    return this.use(() => this.forRead()?.prepare("SELECT 1 FROM kv LIMIT 1").get() !== undefined);
   }
 
   /** Applies puts (value) and deletes (undefined) in one transaction. */
   write(changes: ReadonlyArray<readonly [string, string | undefined]>): void {
-    try {
-      this.writeOpen(changes);
-    } finally {
-      this.closeIfClosed();
-    }
+    this.use(() => {
+      const db = this.forWrite();
+      const put = db.prepare("INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+      const del = db.prepare("DELETE FROM kv WHERE key = ?");
+      try {
+        db.transaction(() => {
+          for (const [key, value] of changes) {
+            if (value === undefined) del.run(key);
+            else put.run(key, value);
+          }
+        })();
+      } catch (err) {
+        throw this.unavailable(err, "write");
+      }
+    });
   }
 
-  private writeOpen(changes: ReadonlyArray<readonly [string, string | undefined]>): void {
-    const db = this.forWrite();
-    const put = db.prepare("INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
-    const del = db.prepare("DELETE FROM kv WHERE key = ?");
+  /** One use of the database; once the store was closed, the file is closed again after it. */
+  private use<T>(fn: () => T): T {
     try {
-      db.transaction(() => {
-        for (const [key, value] of changes) {
-          if (value === undefined) del.run(key);
-          else put.run(key, value);
-        }
-      })();
-    } catch (err) {
-      throw this.unavailable(err, "write");
+      return fn();
+    } finally {
+      if (this.closed) this.drop();
     }
   }
 
@@ -203,10 +195,6 @@ export class KvStore {
   close(): void {
     this.closed = true;
     this.drop();
-  }
-
-  private closeIfClosed(): void {
-    if (this.closed) this.drop();
   }
 
   /** Lets go of the open database (it is opened again on the next use). */
