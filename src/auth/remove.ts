@@ -64,14 +64,11 @@ export async function removeStored(home: Home, connections: Connections, registr
 /** True when the profile's store holds any record of the provider (or cannot be read: then it may). */
 async function holdsProvider(home: Home, profile: string, provider: string): Promise<boolean> {
   // the SQLite driver loads on first use only (the library imports this file)
-  const { KvStore } = await import("../vault/kv.js");
-  const kv = new KvStore(home.paths.store(profile));
+  const { storeHolds } = await import("../vault/kv.js");
   try {
-    return kv.list(keys.providerPrefix(profile, provider)).length > 0;
+    return storeHolds(home.paths.store(profile), keys.providerPrefix(profile, provider));
   } catch {
     return true;
-  } finally {
-    kv.close();
   }
 }
 

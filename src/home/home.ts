@@ -105,8 +105,13 @@ export class Home {
    */
   existingProfile(flag: string | undefined, env: NodeJS.ProcessEnv, flagName: string): string {
     const name = this.resolveProfile(flag, env);
-    if (this.profileExists(name) || name === this.configuredDefault()) return name;
+    if (this.mayUse(name)) return name;
     throw this.missingProfile(name, flag !== undefined ? flagName : "AUTHSOME_PROFILE");
+  }
+
+  /** A profile that exists, or the default one (which the first write creates). */
+  private mayUse(name: string): boolean {
+    return this.profileExists(name) || name === this.configuredDefault();
   }
 
   /** The one error for a profile that does not exist (chosen with `chosenBy`, when it was). */
@@ -171,7 +176,7 @@ export class Home {
    * store is named here, not after a browser flow). Writes nothing.
    */
   checkProfileWritable(name: string): void {
-    if (!this.profileExists(name) && name !== this.configuredDefault()) throw this.missingProfile(name);
+    if (!this.mayUse(name)) throw this.missingProfile(name);
     // what is there must take the write; what is missing, the directory it will be made in
     const written: Array<[path: string, label: string, isFile: boolean]> = [
       [this.paths.store(name), "the store", true],

@@ -23,7 +23,7 @@ import { expandBaseUrl } from "../providers/validate.js";
 import type { Connections } from "../vault/connections.js";
 import { redactSecrets, type ClientRecord, type ConnectionAuthType, type ConnectionRecord, type ConnectionStatus } from "../vault/records.js";
 import { programInteraction, type LoginCallbacks } from "./interaction.js";
-import { prepareRequest, ProviderRoutes, signableBody, type PreparedRequest } from "./request.js";
+import { absoluteUrl, prepareRequest, ProviderRoutes, signableBody, type PreparedRequest } from "./request.js";
 
 export interface AuthsomeOptions {
   /** The authsome home. Default: $AUTHSOME_HOME, else ~/.authsome (as the CLI). */
@@ -416,14 +416,5 @@ export class Authsome {
     if (!EXPORT_FORMATS.includes(format)) throw new UsageError(`unknown export format ${JSON.stringify(format)}`, { hint: `one of ${EXPORT_FORMATS.join(", ")}` });
     const definition = this.registry.get(provider).definition;
     return exportConnection(this.home, await this.connections(), definition, { connection: options.connection, format, windowSeconds: this.windowSeconds });
-  }
-}
-
-/** The URL, when it is an absolute one (URL.parse is newer than the Node versions this supports). */
-function absoluteUrl(text: string): URL | undefined {
-  try {
-    return new URL(text);
-  } catch {
-    return undefined;
   }
 }

@@ -35,16 +35,21 @@ export function isReplayable(body: unknown): boolean {
   );
 }
 
+/** The URL, when it is an absolute one (URL.parse is newer than the Node versions this supports). */
+export function absoluteUrl(text: string): URL | undefined {
+  try {
+    return new URL(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Merges a Request or URL with init as fetch would; a Request's body is read into memory so it can be replayed. */
 export async function prepareRequest(input: string | URL | Request, init: RequestInit = {}): Promise<PreparedRequest> {
   const { method, headers: initHeaders, body: initBody, redirect, ...rest } = init;
   const isRequest = typeof Request !== "undefined" && input instanceof Request;
-  let url: URL;
-  try {
-    url = new URL(isRequest ? input.url : String(input));
-  } catch {
-    throw new UsageError("fetch needs an absolute URL", { hint: "pass https://host/path" });
-  }
+  const url = absoluteUrl(isRequest ? input.url : String(input));
+  if (!url) throw new UsageError("fetch needs an absolute URL", { hint: "pass https://host/path" });
   // fetch itself would refuse it with the whole URL, password included, in its message
   if (url.username || url.password) {
     throw new UsageError(`fetch URLs may not carry a user name or password: ${displayUrl(url)}`, { hint: "send credentials of your own in a header; the provider's credential is added for you" });

@@ -155,9 +155,9 @@ export class KvStore {
     });
   }
 
-  /** True when any row exists (used to decide whether a master key may be created). */
-  hasAny(): boolean {
-    return this.use(() => this.forRead()?.prepare("SELECT 1 FROM kv LIMIT 1").get() !== undefined);
+  /** True when any key starts with prefix (any row at all for ""). */
+  hasAny(prefix = ""): boolean {
+    return this.use(() => this.forRead()?.prepare("SELECT 1 FROM kv WHERE substr(key, 1, length(@prefix)) = @prefix LIMIT 1").get({ prefix }) !== undefined);
   }
 
   /** Applies puts (value) and deletes (undefined) in one transaction. */
@@ -203,5 +203,15 @@ export class KvStore {
     this.db = undefined;
     this.access = "read";
     this.hasTable = false;
+  }
+}
+
+/** Whether the store file at path holds a key starting with prefix (any key for ""), opened for this look only. */
+export function storeHolds(path: string, prefix = ""): boolean {
+  const kv = new KvStore(path);
+  try {
+    return kv.hasAny(prefix);
+  } finally {
+    kv.close();
   }
 }

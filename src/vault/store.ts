@@ -1,9 +1,8 @@
-import { existsSync } from "node:fs";
 import { StoreUnavailableError } from "../errors.js";
 import { encryptionMode } from "../home/config.js";
 import type { Home } from "../home/home.js";
 import { open, seal } from "./envelope.js";
-import { KvStore } from "./kv.js";
+import { KvStore, storeHolds } from "./kv.js";
 import { withFileLock } from "./lock.js";
 import { loadMasterKey } from "./masterkey.js";
 import { checkRecord, parseKey, type ParsedKey } from "./records.js";
@@ -37,15 +36,7 @@ export class Vault {
   /** Whether any profile of this home already holds records (then a missing key is never replaced). */
   private homeHasRecords(): boolean {
     if (this.kv.hasAny()) return true;
-    return this.home.listProfiles().some((p) => {
-      if (p === this.profile || !existsSync(this.home.paths.store(p))) return false;
-      const other = new KvStore(this.home.paths.store(p));
-      try {
-        return other.hasAny();
-      } finally {
-        other.close();
-      }
-    });
+    return this.home.listProfiles().some((p) => p !== this.profile && storeHolds(this.home.paths.store(p)));
   }
 
   private async masterKey(): Promise<Buffer> {
