@@ -1,7 +1,10 @@
 import type { Socket } from "node:net";
-import type { Duplex } from "node:stream";
+import { Transform, type Duplex } from "node:stream";
+import { finished } from "node:stream/promises";
 import type { RequestToAuthorize } from "../auth/request-auth.js";
 import {
+  ambiguousLength,
+  ChunkedBody,
   endToEnd,
   field,
   fieldTokens,
@@ -154,7 +157,9 @@ async function exchange(ctx: RelayContext, client: ClientConnection, head: Reque
   const isForm = contentType !== undefined && /^application\/x-www-form-urlencoded\b/i.test(contentType);
 
   // the proxy answers 100-continue itself: a held body has to be read before anything goes upstream
-  if (framing.kind !== "none" && fieldTokens(head, "expect").includes("100-continue")) socket.write("HTTP/1.1 100 Continue\r\n\r\n");
+  // (an HTTP/1.0 child gets no interim answers: its Expect is ignored, RFC 9110 10.1.1)
+  const oldChild = head.version === "1.0";
+  if (!oldChild && framing.kind !== "none" && fieldTokens(head, "expect").includes("100-continue")) socket.write("HTTP/1.1 100 Continue\r\n\r\n");
   let held: Buffer | undefined;
   if (framing.kind === "none") held = NO_BODY;
   else if (match && ((framing.kind === "length" && framing.length <= RETRY_BUFFER_LIMIT) || (isForm && match.authType === "oauth1"))) {
@@ -162,6 +167,8 @@ async function exchange(ctx: RelayContext, client: ClientConnection, head: Reque
     if (!held) throw new MessageError(413, "form bodies signed with OAuth 1.0a are limited to 8 MiB");
   }
   const bodyRead = held !== undefined;
+  // the proxy's own answers keep the connection only when the whole request was read and the child keeps it
+  const keepAfterOwnAnswer = bodyRead && keepsAlive(head);
 
   let injection: Injection | undefined;
   let authRequest: RequestToAuthorize | undefined;
@@ -171,8 +178,8 @@ async function exchange(ctx: RelayContext, client: ClientConnection, head: Reque
     try {
       injection = await ctx.credentials.inject(match, authRequest);
     } catch (err) {
-      socket.write(jsonResponse(502, failureBody(ctx, match, err), !bodyRead));
-      return bodyRead;
+      socket.write(jsonResponse(502, failureBody(ctx, match, err), !keepAfterOwnAnswer));
+      return keepAfterOwnAnswer;
     }
   }
 
@@ -182,8 +189,8 @@ async function exchange(ctx: RelayContext, client: ClientConnection, head: Reque
     try {
       conn = await ctx.pool.acquire(dest);
     } catch (err) {
-      socket.write(jsonResponse(502, unreachableBody(dest, err), !bodyRead));
-      return bodyRead;
+      socket.write(jsonResponse(502, unreachableBody(dest, err), !keepAfterOwnAnswer));
+      return keepAfterOwnAnswer;
     }
     if (socket.destroyed) {
       ctx.pool.release(conn);
@@ -210,14 +217,17 @@ async function exchange(ctx: RelayContext, client: ClientConnection, head: Reque
         if (!raw) break;
         response = parseResponseHead(raw);
         if (response.status >= 200 || response.status === 101) break;
-        if (response.status !== 100) socket.write(raw);
+        if (response.status !== 100 && !oldChild) socket.write(raw);
       }
       if (!raw || !response) {
         up.destroy();
         if (socket.destroyed) return false;
-        // a kept-alive connection the service closed meanwhile: send again on a new one
-        if (conn.reused && conn.reader.received === 0 && bodyRead) continue;
-        socket.write(jsonResponse(502, { error: "upstream_closed", message: `${dest.host} closed the connection without answering` }, true));
+        // a kept-alive connection the service closed meanwhile: send again on a new one, unless
+        // the service may have acted on it (RFC 9112 9.3.1: no automatic retry of a non-idempotent request)
+        const replayable = replayableRequest(head);
+        if (conn.reused && conn.reader.received === 0 && bodyRead && replayable) continue;
+        const notAgain = conn.reused && conn.reader.received === 0 && !replayable ? `; it was not sent again, as ${head.method} is not idempotent` : "";
+        socket.write(jsonResponse(502, { error: "upstream_closed", message: `${dest.host} closed the connection without answering${notAgain}` }, true));
         return false;
       }
 
@@ -229,8 +239,8 @@ async function exchange(ctx: RelayContext, client: ClientConnection, head: Reque
           next = await ctx.credentials.retryAfter401(match, authRequest, injection.refreshable);
         } catch (err) {
           up.destroy();
-          socket.write(jsonResponse(502, failureBody(ctx, match, err), false));
-          return true;
+          socket.write(jsonResponse(502, failureBody(ctx, match, err), !keepAfterOwnAnswer));
+          return keepAfterOwnAnswer;
         }
         if (next) {
           // the 401 is dropped and the request sent again with the new token
@@ -250,17 +260,20 @@ async function exchange(ctx: RelayContext, client: ClientConnection, head: Reque
         return TAKEN_OVER;
       }
 
-      const clientKeeps = keepsAlive(head) && responseBody.kind !== "close" && !upgrade;
+      // a chunked answer reaches an HTTP/1.0 child decoded, ended by the connection's close (RFC 9112 6.1)
+      const dechunk = oldChild && responseBody.kind === "chunked";
+      const clientKeeps = keepsAlive(head) && responseBody.kind !== "close" && !upgrade && !dechunk;
       answered = true;
-      const complete = await conn.reader.relay(responseBody, socket, relayedResponseHead(raw, response, !clientKeeps));
+      const childHead = relayedResponseHead(raw, response, !clientKeeps, dechunk);
+      const complete = await (dechunk ? relayDecoded(conn.reader, socket, childHead) : conn.reader.relay(responseBody, socket, childHead));
       if (!complete) {
         // the service broke off: the child must not take a short body for a whole one
         up.destroy();
         socket.destroy();
         return false;
       }
-      // an answer that came before the whole body was sent ends both connections
-      if (bodySent && responseBody.kind !== "close" && keepsAlive(response)) ctx.pool.release(conn);
+      // an answer that came before the whole body was sent ends both connections; so does one whose length was ambiguous
+      if (bodySent && responseBody.kind !== "close" && keepsAlive(response) && !ambiguousLength(response)) ctx.pool.release(conn);
       else up.destroy();
       return clientKeeps && bodySent;
     } catch (err) {
@@ -276,6 +289,35 @@ async function exchange(ctx: RelayContext, client: ClientConnection, head: Reque
       throw err;
     }
   }
+}
+
+/** Methods a request may be sent again with (RFC 9110 9.2.2), or one that says it may with an idempotency key. */
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"]);
+
+function replayableRequest(head: RequestHead): boolean {
+  return IDEMPOTENT.has(head.method) || has(head, "idempotency-key") || has(head, "x-idempotency-key");
+}
+
+/** A chunked body handed to `socket` decoded (after `head`); true when it was whole. The connection closes after it. */
+async function relayDecoded(reader: SocketReader, socket: Socket, head: Buffer): Promise<boolean> {
+  socket.write(head);
+  const chunked = new ChunkedBody();
+  const decoder = new Transform({
+    transform(piece: Buffer, _encoding, done) {
+      try {
+        chunked.feed(piece, (data) => this.push(data));
+        done();
+      } catch (err) {
+        done(err as Error); // the relay's own reading of the same bytes has refused them already
+      }
+    },
+  });
+  decoder.on("error", () => socket.destroy());
+  decoder.pipe(socket, { end: false });
+  const complete = await reader.relay({ kind: "chunked" }, decoder);
+  decoder.end();
+  await finished(decoder, { readable: true, writable: false }).catch(() => {});
+  return complete;
 }
 
 /** Two sockets joined both ways (a WebSocket, a blind tunnel), with what each had queued. */

@@ -37,7 +37,8 @@ export class MessageError extends Error {
 
 const DIGITS = /^\d{1,15}$/;
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const REQUEST_LINE = /([!#$%&'*+.^_`|~0-9A-Za-z-]+) ([^\s]+) HTTP\/(1\.[01])\r\n/y;
+// a target of visible characters (and raw UTF-8 bytes, as some clients send), without a fragment
+const REQUEST_LINE = /([!#$%&'*+.^_`|~0-9A-Za-z-]+) ([!-"$-~\x80-\xff]+) HTTP\/(1\.[01])\r\n/y;
 const STATUS_LINE = /HTTP\/(1\.[01]) (\d{3})(?: [^\r\n]*)?\r\n/y;
 // eslint-disable-next-line no-control-regex
 const BREAKS = /[\r\n\0]/;
@@ -45,6 +46,10 @@ const BREAKS = /[\r\n\0]/;
 /** A field section that needs no closer look: token names, values without CR, LF or NUL, no folded lines. */
 // eslint-disable-next-line no-control-regex
 const WELL_FORMED_FIELDS = /(?:[!#$%&'*+.^_`|~0-9A-Za-z-]+:[^\r\n\0]*\r\n)*\r\n$/y;
+
+/** One trailer field line (without its CRLF), held to the same rules as a head's. */
+// eslint-disable-next-line no-control-regex
+const FIELD_LINE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+:[^\r\n\0]*$/;
 
 /** Why a field section is not well formed (found line by line, only for a refused head). */
 function fieldError(text: string, from: number, status: number): MessageError {
@@ -128,6 +133,15 @@ function values(head: MessageHead, lowerName: string): string[] | undefined {
 
 const NONE: string[] = [];
 
+/** A list element without the optional whitespace around it (SP and HTAB only: other characters are not OWS). */
+function owsTrim(text: string): string {
+  let start = 0;
+  let end = text.length;
+  while (start < end && (text.charCodeAt(start) === 32 || text.charCodeAt(start) === 9)) start++;
+  while (end > start && (text.charCodeAt(end - 1) === 32 || text.charCodeAt(end - 1) === 9)) end--;
+  return text.slice(start, end);
+}
+
 export function field(head: MessageHead, lowerName: string): string | undefined {
   return values(head, lowerName)?.join(", ");
 }
@@ -138,13 +152,13 @@ export function fieldTokens(head: MessageHead, lowerName: string): string[] {
   if (!given) return NONE;
   // most often one value with one token ("keep-alive", "chunked")
   if (given.length === 1 && !given[0]!.includes(",")) {
-    const t = given[0]!.trim().toLowerCase();
+    const t = given[0]!.toLowerCase(); // field values come without surrounding OWS
     return t === "" ? NONE : [t];
   }
   const out: string[] = [];
   for (const value of given) {
     for (const token of value.split(",")) {
-      const t = token.trim().toLowerCase();
+      const t = owsTrim(token).toLowerCase();
       if (t !== "") out.push(t);
     }
   }
@@ -155,17 +169,17 @@ function contentLength(head: MessageHead, status: number): number | undefined {
   const given = values(head, "content-length");
   if (!given) return undefined;
   if (given.length === 1 && DIGITS.test(given[0]!)) return Number(given[0]);
-  const lengths = given.flatMap((v) => v.split(",").map((x) => x.trim()));
+  const lengths = given.flatMap((v) => v.split(",").map(owsTrim));
   if (!lengths.every((v) => DIGITS.test(v) && v === lengths[0])) throw new MessageError(status, "conflicting or malformed Content-Length");
   return Number(lengths[0]);
 }
 
 /** A request's body framing; Transfer-Encoding with Content-Length is refused (request smuggling). */
 export function requestFraming(head: RequestHead): Framing {
-  const codings = fieldTokens(head, "transfer-encoding");
-  if (codings.length > 0) {
+  if (has(head, "transfer-encoding")) {
+    const codings = fieldTokens(head, "transfer-encoding");
     if (has(head, "content-length")) throw new MessageError(400, "Transfer-Encoding and Content-Length together are not accepted");
-    if (head.version === "1.0" || codings[codings.length - 1] !== "chunked") throw new MessageError(400, "a request body's transfer coding must end in chunked");
+    if (head.version === "1.0" || codings.length === 0 || codings[codings.length - 1] !== "chunked") throw new MessageError(400, "a request body's transfer coding must end in chunked");
     return { kind: "chunked" };
   }
   const length = contentLength(head, 400);
@@ -174,8 +188,7 @@ export function requestFraming(head: RequestHead): Framing {
 
 export function responseFraming(requestMethod: string, head: ResponseHead): Framing {
   if (requestMethod === "HEAD" || (head.status >= 100 && head.status < 200) || head.status === 204 || head.status === 304) return { kind: "none" };
-  const codings = fieldTokens(head, "transfer-encoding");
-  if (codings.length > 0) return codings[codings.length - 1] === "chunked" ? { kind: "chunked" } : { kind: "close" };
+  if (has(head, "transfer-encoding")) return fieldTokens(head, "transfer-encoding").at(-1) === "chunked" ? { kind: "chunked" } : { kind: "close" };
   const length = contentLength(head, 502);
   return length === undefined ? { kind: "close" } : length === 0 ? { kind: "none" } : { kind: "length", length };
 }
@@ -189,9 +202,21 @@ export function keepsAlive(head: MessageHead): boolean {
 /** Fields that belong to one connection (RFC 9110 7.6.1), plus those the Connection field names. */
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "proxy-authorization", "proxy-authenticate", "te", "trailer", "upgrade"]);
 
+const isFraming = (name: string): boolean => name === "content-length" || name === "transfer-encoding";
+
+/**
+ * The fields the Connection field names (they belong to that connection), except the framing
+ * fields: the proxy relays the message by them, so the next hop must read the same framing
+ * (dropping them would let a body be read as a request of its own).
+ */
+function namedByConnection(head: MessageHead): string[] {
+  const named = fieldTokens(head, "connection");
+  return named.some(isFraming) ? named.filter((name) => !isFraming(name)) : named;
+}
+
 /** The fields without the hop-by-hop ones and without those `alsoDrop` names (lowercase). */
 export function endToEnd(head: MessageHead, alsoDrop: (lowerName: string) => boolean): Fields {
-  const named = fieldTokens(head, "connection");
+  const named = namedByConnection(head);
   const out: Fields = [];
   for (let i = 0; i < head.names.length; i++) {
     const name = head.names[i]!;
@@ -206,20 +231,38 @@ export function serializeRequest(method: string, target: string, fields: Fields)
   return Buffer.from(text + "\r\n", "latin1");
 }
 
+/** Content-Length given beside Transfer-Encoding, or more than once: RFC 9112 6.3 has an intermediary remove or settle it before forwarding. */
+export function ambiguousLength(head: ResponseHead): boolean {
+  const lengths = values(head, "content-length");
+  return lengths !== undefined && (has(head, "transfer-encoding") || lengths.length > 1 || lengths[0]!.includes(","));
+}
+
 /**
- * The response head for the child: byte for byte as the service sent it. When the child's
- * connection is to close after it, the service's connection-level fields give way to
- * "Connection: close".
+ * The response head for the child: byte for byte as the service sent it, except that
+ * - when the child's connection is to close after it, the service's connection-level fields give way to "Connection: close";
+ * - an ambiguous Content-Length is settled: dropped beside Transfer-Encoding, else given once;
+ * - when the body is handed on decoded (`dechunk`: a chunked answer to an HTTP/1.0 child), Transfer-Encoding goes and the connection closes after it.
  */
-export function relayedResponseHead(raw: Buffer, head: ResponseHead, closeAfter: boolean): Buffer {
-  if (!closeAfter) return raw;
-  const connectionLevel = new Set(["connection", "keep-alive", "proxy-connection", ...fieldTokens(head, "connection")]);
-  connectionLevel.delete("transfer-encoding"); // the body keeps its framing
+export function relayedResponseHead(raw: Buffer, head: ResponseHead, closeAfter: boolean, dechunk = false): Buffer {
+  const ambiguous = ambiguousLength(head);
+  if (!closeAfter && !dechunk && !ambiguous) return raw;
+  const close = closeAfter || dechunk;
+  const connectionLevel = new Set(close ? ["connection", "keep-alive", "proxy-connection", ...namedByConnection(head)] : []);
+  const dropLength = dechunk || has(head, "transfer-encoding");
+  let lengthGiven = false;
   let text = `${raw.toString("latin1", 0, raw.indexOf("\r\n"))}\r\n`;
   head.fields.forEach(([name, value], i) => {
-    if (!connectionLevel.has(head.names[i]!)) text += `${name}: ${value}\r\n`;
+    const lower = head.names[i]!;
+    if (connectionLevel.has(lower) || (dechunk && lower === "transfer-encoding")) return;
+    if (lower === "content-length") {
+      if (dropLength || lengthGiven) return;
+      lengthGiven = true;
+      // values already checked to agree (responseFraming)
+      if (ambiguous) value = owsTrim(value.split(",")[0]!);
+    }
+    text += `${name}: ${value}\r\n`;
   });
-  return Buffer.from(`${text}Connection: close\r\n\r\n`, "latin1");
+  return Buffer.from(`${text}${close ? "Connection: close\r\n" : ""}\r\n`, "latin1");
 }
 
 /** A response the proxy makes itself. */
@@ -269,12 +312,15 @@ export class ChunkedBody {
         if (line !== "") throw new MessageError(400, "malformed chunked body");
         this.state = "size";
       } else if (this.state === "size") {
-        const m = /^([0-9a-fA-F]{1,12})[ \t]*(?:;.*)?$/.exec(line);
+        // extensions are passed on: visible characters and whitespace only
+        const m = /^([0-9a-fA-F]{1,12})[ \t]*(?:;[\t\x20-\x7e\x80-\xff]*)?$/.exec(line);
         if (!m) throw new MessageError(400, "malformed chunk size");
         this.left = parseInt(m[1]!, 16);
         this.state = this.left === 0 ? "trailers" : "data";
       } else if (line === "") {
         this.state = "done";
+      } else if (!FIELD_LINE.test(line)) {
+        throw new MessageError(400, "malformed trailer field");
       }
     }
     return i;

@@ -257,8 +257,9 @@ export class RouteTable {
  * auth endpoint, and "/a/../b/" would take the credential of a route for "/a/".
  */
 export function resolvedPath(pathname: string): string {
-  if (!/%|\/\.|\/\//.test(pathname)) return pathname;
-  const decoded = pathname.replace(/%([0-9a-fA-F]{2})/g, (escape, hex: string) => {
+  if (!/%|\/\.|\/\/|\\/.test(pathname)) return pathname;
+  // a backslash counts as a slash, as servers that parse with the URL standard read it
+  const decoded = pathname.replace(/\\/g, "/").replace(/%([0-9a-fA-F]{2})/g, (escape, hex: string) => {
     const c = String.fromCharCode(parseInt(hex, 16));
     return /[A-Za-z0-9\-._~]/.test(c) ? c : escape;
   });

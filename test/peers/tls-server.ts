@@ -208,6 +208,22 @@ async function serve(req: IncomingMessage, res: ServerResponse, url: URL): Promi
     }
     return void socket.end();
   }
+  if (url.pathname === "/ambiguous-length") {
+    // framing an intermediary must settle before forwarding (RFC 9112 6.3): Content-Length beside chunked, or twice
+    const socket = res.socket!;
+    const kind = url.searchParams.get("kind");
+    if (kind === "te-cl") socket.write("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+    else socket.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Between: 1\r\nContent-Length: 5\r\n\r\nhello");
+    return;
+  }
+  if (url.pathname === "/drop") {
+    // the request is read (and recorded), then the connection is dropped without an answer
+    return void req.socket.destroy();
+  }
+  if (url.pathname === "/early-hints") {
+    res.writeEarlyHints({ link: "</style.css>; rel=preload" });
+    await new Promise((r) => setTimeout(r, 20));
+  }
   if (url.pathname === "/status") {
     // a bodiless status; cl= adds a Content-Length (a 304 may describe the representation)
     const code = Number(url.searchParams.get("code") ?? 204);

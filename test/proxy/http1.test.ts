@@ -23,8 +23,9 @@ test("a chunked body ends at its last chunk and trailers, wherever the pieces ar
   }
 });
 
-test("malformed chunked bodies are refused", () => {
-  for (const bad of ["zz\r\nhello\r\n", "5\r\nhelloX\r\n", "5\nhello\r\n"]) {
+test("malformed chunked bodies are refused, trailers and extensions held to the rules of a head", () => {
+  const ends = "5\r\nhello\r\n0\r\n";
+  for (const bad of ["zz\r\nhello\r\n", "5\r\nhelloX\r\n", "5\nhello\r\n", "5;a=\x00\r\nhello\r\n", "5;a\rb\r\nhello\r\n", `${ends}No-Colon\r\n\r\n`, `${ends}X: a\rb\r\n\r\n`, `${ends}X: a\r\n folded\r\n\r\n`, `${ends}Bad Name: x\r\n\r\n`]) {
     assert.throws(() => new ChunkedBody().feed(Buffer.from(bad)), MessageError, JSON.stringify(bad));
   }
 });
@@ -40,13 +41,20 @@ test("request framing: sized, chunked, none; ambiguous framing is refused", () =
     "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n",
     "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n",
     "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n",
+    // only spaces and tabs are optional whitespace: a value that ends in another blank is not "chunked" or a number
+    "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\x0b\r\n",
+    "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 7, 7\x0c\r\n",
+    "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, \xa0\r\n",
+    // a Transfer-Encoding field with no coding in it still counts
+    "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: ,\r\nContent-Length: 3\r\n",
+    "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: ,\r\n",
   ]) {
     assert.throws(() => requestFraming(request(bad)), (e: unknown) => e instanceof MessageError && e.status === 400, JSON.stringify(bad));
   }
 });
 
 test("request heads: a line break inside a value, folding, a missing Host and a bad request line are refused", () => {
-  for (const bad of ["GET / HTTP/1.1\r\nHost: a\r\nX: one\ntwo\r\n", "GET / HTTP/1.1\r\nHost: a\r\n folded\r\n", "GET / HTTP/1.1\r\n", "GET / extra HTTP/1.1\r\nHost: a\r\n", "GET / HTTP/1.1\r\nHost: a\r\nBad Name: x\r\n"]) {
+  for (const bad of ["GET /a\x01b HTTP/1.1\r\nHost: a\r\n", "GET /a\x7f HTTP/1.1\r\nHost: a\r\n", "GET /a#fragment HTTP/1.1\r\nHost: a\r\n", "GET / HTTP/1.1\r\nHost: a\r\nX: one\ntwo\r\n", "GET / HTTP/1.1\r\nHost: a\r\n folded\r\n", "GET / HTTP/1.1\r\n", "GET / extra HTTP/1.1\r\nHost: a\r\n", "GET / HTTP/1.1\r\nHost: a\r\nBad Name: x\r\n"]) {
     assert.throws(() => request(bad), (e: unknown) => e instanceof MessageError && e.status === 400, JSON.stringify(bad));
   }
 });

@@ -50,7 +50,7 @@ test("device and registration endpoints are not injected either", () => {
 
 test("paths are matched as the server resolves them: an auth endpoint spelled another way is still not injected", () => {
   const table = new RouteTable({ definitions: [catalog("x")], connections: [conn("x", "default", "oauth2"), conn("x", "v1", "oauth1")] });
-  for (const path of ["/2/../2/oauth2/token", "/2/oauth2/%74oken", "//2//oauth2/token", "/2/./oauth2/token/", "/2/OAuth2/Token", "/x/%2e%2e/2/oauth2/token?grant_type=x"]) {
+  for (const path of ["/2/../2/oauth2/token", "/2/oauth2/%74oken", "//2//oauth2/token", "/2/./oauth2/token/", "/2/OAuth2/Token", "/x/%2e%2e/2/oauth2/token?grant_type=x", "/2/..\\2\\oauth2\\token"]) {
     assert.equal(table.match("api.x.com", 443, path), undefined, path);
   }
   // and the route is the one of the resolved path
@@ -59,6 +59,9 @@ test("paths are matched as the server resolves them: an auth endpoint spelled an
   assert.equal(resolvedPath("/a/b/../c/./d//e/"), "/a/c/d/e/");
   assert.equal(resolvedPath("/a/%7euser/%2Fencoded-slash-stays"), "/a/~user/%2Fencoded-slash-stays");
   assert.equal(resolvedPath("/../.."), "/");
+  // a backslash is a slash to servers that parse with the URL standard (Node's, browsers')
+  assert.equal(resolvedPath("/2/..\\..\\admin"), "/admin");
+  assert.equal(table.match("api.x.com", 443, "/2/..\\1.1\\statuses/update.json")?.authType, "oauth1");
 });
 
 test("a route whose kind has no connection falls back to the less specific one", () => {

@@ -664,3 +664,119 @@ out({"answers": answers, "body": digest(body)})
     await idle.peer.close();
   }
 });
+
+test("a Connection field that names Content-Length or Transfer-Encoding does not take them off: a streamed body arrives whole as one request", async () => {
+  // bodies the proxy streams (over 64 KiB, or chunked) keep the child's framing; dropping the
+  // framing field would make the service read the body as a request of its own
+  const inner = "POST /v1/wire/named-inner HTTP/1.1\\r\\nHost: api.openai.com\\r\\nContent-Length: 5\\r\\n\\r\\nhello";
+  const out = await child<{ answers: Answer[]; sized: { length: number; sha256: string }; chunked: { length: number; sha256: string } }>(String.raw`
+inner = b"${inner}"
+sized = inner + os.urandom(70000)
+chunked = inner + b"!"
+answers = []
+c = Conn()
+c.send(request("POST", "/v1/wire/named-length", ["Connection: content-length", "Content-Type: application/octet-stream", f"Content-Length: {len(sized)}"], sized))
+answers.append(c.response())
+c.send(request("POST", "/v1/wire/named-chunked", ["Connection: transfer-encoding", "Content-Type: application/octet-stream", "Transfer-Encoding: chunked"], f"{len(chunked):x}\r\n".encode() + chunked + b"\r\n0\r\n\r\n"))
+answers.append(c.response())
+out({"answers": answers, "sized": digest(sized), "chunked": digest(chunked)})
+`);
+  assertJsonAnswer(out.answers[0]!, "/v1/wire/named-length");
+  assertJsonAnswer(out.answers[1]!, "/v1/wire/named-chunked");
+  assertArrived("/v1/wire/named-length", out.sized);
+  assertArrived("/v1/wire/named-chunked", out.chunked);
+  assert.deepEqual(fx.peer.requests.filter((q) => q.path === "/v1/wire/named-inner"), [], "no request was read out of a body");
+});
+
+test("a request the service may have acted on is not sent again when a kept-alive connection drops it; a GET is", async () => {
+  const dropping = await proxyFixture();
+  try {
+    const out = await child<{ post: Answer; get: Answer }>(
+      String.raw`
+c = Conn()
+c.send(request("GET", "/v1/wire/warm-1"))
+c.response()
+c.send(request("POST", "/drop?k=post", ["Content-Type: application/json", "Content-Length: 2"], b"{}"))
+post = c.response()
+c = Conn()
+c.send(request("GET", "/v1/wire/warm-2"))
+c.response()
+c.send(request("GET", "/drop?k=get"))
+out({"post": post, "get": c.response()})
+`,
+      dropping,
+    );
+    // the POST reached the service once, on the kept-alive connection, and the child hears why it failed
+    assert.equal(dropping.peer.requests.filter((q) => q.path === "/drop?k=post").length, 1, "the POST was sent once");
+    assert.equal(out.post.status, 502);
+    assert.match(JSON.parse(out.post.text).message, /closed the connection without answering; it was not sent again, as POST is not idempotent/);
+    // the GET was sent again on a new connection (which the service dropped too)
+    assert.equal(dropping.peer.requests.filter((q) => q.path === "/drop?k=get").length, 2, "the GET was sent twice");
+    assert.equal(out.get.status, 502);
+  } finally {
+    await dropping.peer.close();
+  }
+});
+
+test("an answer whose length is ambiguous reaches the child settled: Content-Length dropped beside chunked, given once when repeated", async () => {
+  const out = await child<{ teCl: Answer; twice: Answer; after: Answer }>(String.raw`
+c = Conn()
+c.send(request("GET", "/ambiguous-length?kind=te-cl"))
+te_cl = c.response()
+c.send(request("GET", "/ambiguous-length?kind=twice"))
+twice = c.response()
+c.send(request("GET", "/v1/wire/after-ambiguous"))
+out({"teCl": te_cl, "twice": twice, "after": c.response()})
+`);
+  assert.deepEqual(header(out.teCl, "content-length"), []);
+  assert.deepEqual(header(out.teCl, "transfer-encoding"), ["chunked"]);
+  assert.equal(out.teCl.text, "hello");
+  assert.deepEqual(header(out.twice, "content-length"), ["5"]);
+  assert.deepEqual(header(out.twice, "x-between"), ["1"], "the other fields stay");
+  assert.equal(out.twice.text, "hello");
+  assertJsonAnswer(out.after, "/v1/wire/after-ambiguous");
+});
+
+test("an HTTP/1.0 child gets a chunked answer decoded and ended by the connection's close, and no interim answers", async () => {
+  const out = await child<{ chunked: Answer; chunkedEnded: boolean; hints: Answer; hints11: Answer; expect: Answer }>(String.raw`
+H = f"Host: api.openai.com\r\nAuthorization: Bearer {KEY}\r\n"
+c = Conn()
+c.send(f"GET /chunked?n=3 HTTP/1.0\r\n{H}Connection: keep-alive\r\n\r\n".encode())
+chunked = c.response()
+chunked_ended = c.quiet()["ended"]
+c = Conn()
+c.send(f"GET /early-hints HTTP/1.0\r\n{H}\r\n".encode())
+hints = c.response()
+c = Conn()
+c.send(request("GET", "/early-hints"))
+hints11 = c.response()
+c = Conn()
+c.send(f"POST /v1/wire/old-expect HTTP/1.0\r\n{H}Expect: 100-continue\r\nContent-Length: 2\r\n\r\nhi".encode())
+out({"chunked": chunked, "chunkedEnded": chunked_ended, "hints": hints, "hints11": hints11, "expect": c.response()})
+`);
+  assert.equal(out.chunked.status, 200);
+  assert.deepEqual(header(out.chunked, "transfer-encoding"), [], "no chunked framing for an HTTP/1.0 child");
+  assert.deepEqual(header(out.chunked, "connection"), ["close"]);
+  assert.equal(out.chunked.framing, "close");
+  assert.equal(out.chunked.text, "chunk 0\nchunk 1\nchunk 2\n");
+  assert.equal(out.chunkedEnded, true);
+  assert.deepEqual(out.hints.interim, [], "no 103 for an HTTP/1.0 child");
+  assert.deepEqual(out.hints11.interim, [103], "an HTTP/1.1 child gets the 103");
+  assert.deepEqual(out.expect.interim, [], "no 100 Continue for an HTTP/1.0 child");
+  assertJsonAnswer(out.expect, "/v1/wire/old-expect");
+});
+
+test("the proxy's own 502 honours the child's Connection: close", async () => {
+  // the routed host resolves to a port where nothing listens
+  const r = await fx.run([SYSTEM_PYTHON, "-c", PRELUDE + String.raw`
+c = Conn()
+c.send(request("GET", "/v1/wire/unreachable", ["Connection: close"]))
+out({"answer": c.response(), "after": c.quiet(2.0)})
+`], { options: ["--resolve", "api.openai.com:443:127.0.0.1:1"] });
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { answer: Answer; after: { stray: number; ended: boolean } };
+  assert.equal(out.answer.status, 502);
+  assert.equal(JSON.parse(out.answer.text).error, "upstream_unreachable");
+  assert.deepEqual(header(out.answer, "connection"), ["close"]);
+  assert.deepEqual(out.after, { stray: 0, ended: true });
+});
