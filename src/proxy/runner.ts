@@ -1,16 +1,34 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { constants, tmpdir } from "node:os";
 import { join } from "node:path";
+import { isatty } from "node:tty";
 import { startFailure } from "./child-start.js";
 
-// The child: inherits stdio, gets SIGINT/SIGTERM/SIGHUP forwarded (unless the terminal sent them
-// to it already), and its exit code (128+N when a signal killed it) becomes ours. The private temp
-// dir goes away whatever happens.
+// The child: inherits stdio, gets the signals that would end or prod a process forwarded (unless
+// the terminal sent them to it already), and its exit code (128+N when a signal killed it) becomes
+// ours. Those signals never end authsome first, so the proxy and the private temp dir go away
+// whatever happens (short of SIGKILL).
 
-const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
-/** The signals a terminal sends to its whole foreground process group (Ctrl-C, a hang-up). */
-const FROM_TERMINAL: ReadonlySet<NodeJS.Signals> = new Set(["SIGINT", "SIGHUP"]);
+const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const;
+/** The signals a terminal sends to its whole foreground process group (Ctrl-C, Ctrl-\\, a hang-up). */
+const FROM_TERMINAL: ReadonlySet<NodeJS.Signals> = new Set(["SIGINT", "SIGQUIT", "SIGHUP"]);
+
+/**
+ * After a hang-up, the terminal is gone: Node 20 restoring its settings at exit fails an assertion
+ * and aborts (nodejs/node#51519). Closing the terminal's descriptors last makes it skip them.
+ */
+function letGoOfTerminalAtExit(terminal: number[]): void {
+  process.once("exit", () => {
+    for (const fd of terminal) {
+      try {
+        closeSync(fd);
+      } catch {
+        // already gone
+      }
+    }
+  });
+}
 
 /** A process's group and its terminal's foreground group, from /proc (Linux); undefined elsewhere. */
 function groups(pid: number): { pgrp: string; foreground: string; tty: string } | undefined {
@@ -54,8 +72,11 @@ export function privateTempDir(): { dir: string; remove: () => void } {
 export function runChild(command: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const [file, ...args] = command;
   return new Promise((resolve, reject) => {
+    // which of our stdio descriptors are a terminal (a hung-up one no longer says so)
+    const terminal = [0, 1, 2].filter((fd) => isatty(fd));
     const child = spawn(file!, args, { stdio: "inherit", env });
     const forward = (signal: NodeJS.Signals) => () => {
+      if (signal === "SIGHUP") letGoOfTerminalAtExit(terminal);
       if (FROM_TERMINAL.has(signal) && child.pid !== undefined && terminalReachedChild(child.pid)) return;
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     };

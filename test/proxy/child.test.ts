@@ -2,7 +2,7 @@
 // files and proxy going away however the child ends.
 import { before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CLI, SYSTEM_PYTHON, cliAsync, cliOnTerminal, emptyHome, tempDir } from "../helpers.js";
@@ -109,7 +109,7 @@ test("--provider with no connection is an error before the child starts", async 
   assert.equal((await cliAsync(["run"], { home })).code, 2);
 });
 
-for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
+for (const signal of ["SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2"] as const) {
   test(`${signal} is forwarded; the proxy and the temp files go away`, async () => {
     const out = join(tempDir(), "out");
     // the child sets its trap, reports its trust dir and proxy, then waits to be signalled
@@ -140,4 +140,35 @@ test("Ctrl-C on a terminal reaches the child once: the terminal signals the whol
   // a child that moves to a process group of its own (timeout does) is out of the terminal's reach: authsome forwards
   const own = cliOnTerminal(["--quiet", "run", "--", "timeout", "20", SYSTEM_PYTHON, "-c", counter], [{ after: "ready", type: "\x03" }], { home });
   assert.match(own.output, /got 1 SIGINT/);
+});
+
+test("closing the terminal ends the run as a hang-up: the child gets SIGHUP, authsome exits 129 and leaves nothing behind", () => {
+  // authsome runs on a pseudo-terminal as the session leader; the terminal is then closed
+  const driver = String.raw`
+import json, os, pty, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+out = b""
+while b"ready" not in out:
+    out += os.read(fd, 1024)
+dir = out.decode().split("ready ")[1].split()[0]
+os.close(fd)
+for _ in range(100):
+    done, status = os.waitpid(pid, os.WNOHANG)
+    if done:
+        break
+    time.sleep(0.05)
+else:
+    os.kill(pid, 9)
+    raise SystemExit("authsome did not end after the hang-up")
+print(json.dumps({"code": os.waitstatus_to_exitcode(status), "dir": dir, "left": os.path.exists(dir)}))
+`;
+  const script = 'echo "ready $(dirname "$SSL_CERT_FILE")"; sleep 30';
+  const r = spawnSync(SYSTEM_PYTHON, ["-c", driver, process.execPath, CLI, "--quiet", "run", "--", "sh", "-c", script], { env: { ...process.env, AUTHSOME_HOME: home }, encoding: "utf8", timeout: 20_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { code: number; dir: string; left: boolean };
+  // not -6: Node 20 aborts when it restores a terminal that is gone
+  assert.equal(out.code, 129, "the child's end by SIGHUP, as 128+1");
+  assert.equal(out.left, false, `the temp dir ${out.dir} is removed`);
 });
