@@ -59,6 +59,11 @@ function nodeOptionQuote(path: string): string {
   return `"${path.replace(/(["\\])/g, "\\$1")}"`;
 }
 
+/** The routed hosts that are loopback names: the child's NO_PROXY sends them around the proxy (unless `--inject-loopback-http`). */
+export function loopbackHosts(hosts: string[]): string[] {
+  return hosts.filter((host) => LOOPBACK.includes(host));
+}
+
 /** The entries of NO_PROXY and no_proxy together: clients read one or the other, and the child gets both. */
 function noProxyEntries(env: NodeJS.ProcessEnv): string[] {
   const entries = [env.NO_PROXY, env.no_proxy].flatMap((list) => (list ?? "").split(",")).map((s) => s.trim());

@@ -3,6 +3,8 @@ import { closeSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:f
 import { constants, tmpdir } from "node:os";
 import { join } from "node:path";
 import { isatty } from "node:tty";
+import { AuthsomeError } from "../errors.js";
+import { fileProblem } from "../home/files.js";
 import { startFailure } from "./child-start.js";
 
 // The child: inherits stdio, gets the signals that would end or prod a process forwarded (unless
@@ -56,7 +58,15 @@ function terminalReachedChild(child: number): boolean {
 
 /** A 0700 directory for the run's trust files; removed by the returned function (and at exit). */
 export function privateTempDir(): { dir: string; remove: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), "authsome-run-"));
+  let dir: string;
+  try {
+    dir = mkdtempSync(join(tmpdir(), "authsome-run-"));
+  } catch (err) {
+    const where = tmpdir();
+    throw new AuthsomeError(`cannot make the run's private directory in ${where}: ${fileProblem(err, "write", where).reason}`, {
+      hint: "set TMPDIR to a directory you can write to",
+    });
+  }
   const remove = () => rmSync(dir, { recursive: true, force: true });
   process.once("exit", remove);
   return {

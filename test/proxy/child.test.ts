@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CLI, SYSTEM_PYTHON, cliAsync, cliOnTerminal, emptyHome, tempDir } from "../helpers.js";
 import { parseResolve } from "../../src/cli/commands/run.js";
-import { proxyHome } from "./fixtures.js";
+import { proxyHome, SECRETS } from "./fixtures.js";
 
 let home: string;
 before(async () => {
@@ -63,6 +63,7 @@ test("bad options are usage errors (exit 2) before anything starts; --use of a p
     [["--resolve", "api.openai.com:443:127.0.0.1,127.0.0.2"], 2, /one ADDRESS/],
     [["--upstream-ca", tempDir()], 2, /cannot read the --upstream-ca file .*: it is a directory/],
     [["--upstream-ca", pem], 2, /certificate 1 of 1 is not a valid certificate/],
+    [["--upstream-ca", ""], 2, /--upstream-ca needs a value, got an empty one/],
     [["--use", "notion=default"], 5, /authsome login notion/],
     [["--use", "no-such-provider=default"], 3, /unknown provider "no-such-provider"/],
   ];
@@ -85,6 +86,35 @@ test("a NO_PROXY that covers a routed host is reported: the child's requests to 
   assert.match(all.stderr, /NO_PROXY covers api\.github\.com/);
   const none = await cliAsync(["run", "--", "true"], { home, ...env("localhost,.internal.test,openai.com.evil.test") });
   assert.doesNotMatch(none.stderr, /NO_PROXY covers/);
+});
+
+test("a routed loopback host is reported: the child reaches loopback without the proxy unless --inject-loopback-http", async () => {
+  const local = await proxyHome();
+  writeFileSync(join(local, "providers", "localsvc.json"), JSON.stringify({ schema_version: 1, name: "localsvc", display_name: "Local", auth_type: "api_key", flow: "api_key", routes: [{ host: "localhost:8443" }], api_key: {}, export: { env: { api_key: "LOCALSVC_KEY" } } }));
+  const login = await cliAsync(["login", "localsvc"], { home: local, env: { LOCALSVC_KEY: "local-key" } });
+  assert.equal(login.code, 0, login.stderr);
+  const r = await cliAsync(["run", "--provider", "localsvc", "--", "true"], { home: local });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /warning: localhost is a loopback address, which the child reaches without the proxy: .*--inject-loopback-http/);
+  const through = await cliAsync(["run", "--provider", "localsvc", "--inject-loopback-http", "--", "true"], { home: local });
+  assert.doesNotMatch(through.stderr, /loopback address/);
+});
+
+test("the secrets of a provider that is connected but not injected stay out of the child too", async () => {
+  const r = await cliAsync(["run", "--provider", "github", "--", "sh", "-c", 'echo "openai=${OPENAI_API_KEY-unset}"'], { home, env: { OPENAI_API_KEY: SECRETS.openai } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.trim(), "openai=unset");
+  assert.match(r.stderr, /not passing OPENAI_API_KEY to the child: "openai" is connected but not injected in this run \(add --provider openai/);
+  assert.ok(!r.stderr.includes(SECRETS.openai), "the value is never printed");
+});
+
+test("a TMPDIR that cannot hold the run's files is an error that names it, and the run ends", async () => {
+  const marker = join(tempDir(), "started");
+  const r = await cliAsync(["run", "--", "touch", marker], { home, env: { TMPDIR: "/nonexistent/authsome-tmp" } });
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /cannot make the run's private directory in \/nonexistent\/authsome-tmp: no such file/);
+  assert.match(r.stderr, /set TMPDIR to a directory you can write to/);
+  assert.equal(existsSync(marker), false);
 });
 
 test("--resolve takes curl's forms: an address with its own port, and IPv6 in brackets", () => {

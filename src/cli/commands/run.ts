@@ -9,11 +9,11 @@ import { audit } from "../../home/audit.js";
 import { expandBaseUrl } from "../../providers/validate.js";
 import type { ProviderDefinition } from "../../providers/schema.js";
 import { RunCa } from "../../proxy/ca.js";
-import { bypassedHosts, childEnv } from "../../proxy/child-env.js";
+import { bypassedHosts, childEnv, loopbackHosts } from "../../proxy/child-env.js";
 import { CredentialSource } from "../../proxy/inject.js";
 import { definitionRoutes, RouteTable, type AvailableConnection } from "../../proxy/router.js";
 import { privateTempDir, runChild } from "../../proxy/runner.js";
-import { startProxy } from "../../proxy/server.js";
+import { startProxy, type RunningProxy } from "../../proxy/server.js";
 import type { CommandContext } from "../context.js";
 import { fileProblem } from "../../home/files.js";
 
@@ -86,8 +86,8 @@ function checkValues(opts: RunOptions): void {
     ["--upstream-ca", opts.upstreamCa === undefined ? undefined : [opts.upstreamCa]],
   ];
   for (const [option, list] of given) {
-    const value = list?.find((v) => v.startsWith("--"));
-    if (value !== undefined) throw new UsageError(`${option} needs a value, got ${JSON.stringify(value)}`, { hint: `usage: authsome run ${option} VALUE ... -- COMMAND ARGS...` });
+    const value = list?.find((v) => v.startsWith("--") || v === "");
+    if (value !== undefined) throw new UsageError(`${option} needs a value, got ${value === "" ? "an empty one" : JSON.stringify(value)}`, { hint: `usage: authsome run ${option} VALUE ... -- COMMAND ARGS...` });
   }
 }
 
@@ -102,7 +102,7 @@ export default async function runCommand(ctx: CommandContext, command: string[],
   checkValues(opts);
   const resolve = parseResolve(opts.resolve ?? []);
   const preferred = parseUse(opts.use ?? []);
-  const upstreamCa = opts.upstreamCa ? readCa(opts.upstreamCa) : undefined;
+  const upstreamCa = opts.upstreamCa !== undefined ? readCa(opts.upstreamCa) : undefined;
   const windowSeconds = ctx.refreshWindowSeconds ?? DEFAULT_REFRESH_WINDOW_SECONDS;
 
   // which providers: the ones asked for (each must be connected), else every connected one and
@@ -145,23 +145,46 @@ export default async function runCommand(ctx: CommandContext, command: string[],
     throw new CredentialMissingError("no connection to inject", { hint: `run \`${loginCommand(opts.provider[0]!, "default", ctx.connections.hintProfile)}\`` });
   }
 
+  const injectLoopbackHttp = opts.injectLoopbackHttp === true;
   const routes = new RouteTable({ definitions: [...definitions.values()], connections, preferred, defaults }, (msg) => ctx.out.warn(msg));
-  for (const host of bypassedHosts(ctx.io.env, routes.hostNames)) {
+  const bypassed = bypassedHosts(ctx.io.env, routes.hostNames);
+  for (const host of bypassed) {
     ctx.out.warn(`NO_PROXY covers ${host}: the child's requests to it skip the proxy and carry only the placeholder (take it out of NO_PROXY to inject)`);
   }
+  if (!injectLoopbackHttp) {
+    for (const host of loopbackHosts(routes.hostNames).filter((h) => !bypassed.includes(h))) {
+      ctx.out.warn(`${host} is a loopback address, which the child reaches without the proxy: its requests to it carry only the placeholder (--inject-loopback-http sends loopback through the proxy)`);
+    }
+  }
+
+  const placeholders: string[] = [];
+  const remove: string[] = [];
+  for (const def of definitions.values()) {
+    placeholders.push(...Object.values(def.export?.env ?? {}));
+    remove.push(...secretVariables(def));
+  }
+  // a provider that is connected but not injected in this run: its secrets stay out of the child too
+  for (const provider of new Set(entries.map((e) => e.provider))) {
+    if (definitions.has(provider)) continue;
+    let def: ProviderDefinition;
+    try {
+      def = ctx.providers.get(provider).definition;
+    } catch {
+      continue; // reported above when it mattered; nothing is known of its variables
+    }
+    const present = [...new Set([...secretVariables(def), ...Object.values(def.export?.env ?? {})])].filter((name) => ctx.io.env[name] !== undefined);
+    if (present.length === 0) continue;
+    remove.push(...present);
+    ctx.out.warn(`not passing ${present.join(", ")} to the child: "${provider}" is connected but not injected in this run (add --provider ${provider} to inject it)`);
+  }
+
+  const temp = privateTempDir();
   const ca = new RunCa();
   const token = randomBytes(24).toString("hex");
   const credentials = new CredentialSource(ctx.connections, definitions, windowSeconds);
-  const injectLoopbackHttp = opts.injectLoopbackHttp === true;
-  const proxy = await startProxy({ token, ca, routes, credentials, resolve, injectLoopbackHttp, ...(upstreamCa ? { upstreamCa } : {}) });
-  const temp = privateTempDir();
+  let proxy: RunningProxy | undefined;
   try {
-    const placeholders: string[] = [];
-    const remove: string[] = [];
-    for (const def of definitions.values()) {
-      placeholders.push(...Object.values(def.export?.env ?? {}));
-      remove.push(...secretVariables(def));
-    }
+    proxy = await startProxy({ token, ca, routes, credentials, resolve, injectLoopbackHttp, ...(upstreamCa ? { upstreamCa } : {}) });
     const env = childEnv({
       base: ctx.io.env,
       proxyUrl: `http://authsome:${token}@127.0.0.1:${proxy.port}`,
@@ -176,7 +199,7 @@ export default async function runCommand(ctx: CommandContext, command: string[],
     audit(ctx.home, "run", { profile: ctx.profile, providers: injected, command: basename(command[0]!) });
     return await runChild(command, env);
   } finally {
-    await proxy.close();
+    await proxy?.close();
     temp.remove();
   }
 }
