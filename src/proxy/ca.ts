@@ -196,6 +196,12 @@ export class RunCa {
 
 function ipBytes(ip: string, version: number): Buffer {
   if (version === 4) return Buffer.from(ip.split(".").map(Number));
+  // an IPv4 part at the end ("::ffff:127.0.0.1") is the last two groups
+  const embedded = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(ip);
+  if (embedded) {
+    const v4 = ipBytes(embedded[2]!, 4);
+    ip = `${embedded[1]}${v4.readUInt16BE(0).toString(16)}:${v4.readUInt16BE(2).toString(16)}`;
+  }
   // expand "::" and return the 16 bytes of an IPv6 address
   const [head, tail] = ip.includes("::") ? ip.split("::") : [ip, undefined];
   const h = head ? head.split(":") : [];

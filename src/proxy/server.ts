@@ -39,7 +39,7 @@ const PROXY_AUTH_REQUIRED =
   'HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="authsome"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n';
 
 export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
-  const expected = `Basic ${Buffer.from(`authsome:${opts.token}`).toString("base64")}`;
+  const expected = Buffer.from(`authsome:${opts.token}`).toString("base64");
   const sockets = new Set<Socket>();
   const track = (s: Socket): void => {
     sockets.add(s);
@@ -71,7 +71,9 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   /** The proxy's own port: CONNECT, or absolute-form plain-http requests. */
   const listening: ClientSide = {
     destination: (head: RequestHead, client: Socket, reader: SocketReader) => {
-      if (!sameToken(field(head, "proxy-authorization") ?? "", expected)) {
+      // the scheme's name is case-insensitive (RFC 9110 11.1)
+      const given = /^basic[ \t]+(\S+)$/i.exec(field(head, "proxy-authorization") ?? "")?.[1] ?? "";
+      if (!sameToken(given, expected)) {
         client.end(PROXY_AUTH_REQUIRED);
         return undefined;
       }

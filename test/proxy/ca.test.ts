@@ -34,6 +34,12 @@ test("IP address leaves carry the address itself (v4 and v6)", () => {
   assert.equal(v6.checkIP("2001:db8::1"), "2001:db8::1");
   assert.equal(v6.checkIP("2001:db8::2"), undefined);
   assert.equal(new X509Certificate(ca.leafPem("::1")).checkIP("::1"), "::1");
+  // an IPv4 part at the end of an IPv6 address is its last two groups
+  for (const [written, same] of [["::ffff:127.0.0.1", "::ffff:7f00:1"], ["1:2:3:4:5:6:1.2.3.4", "1:2:3:4:5:6:102:304"]]) {
+    const leaf = new X509Certificate(ca.leafPem(written!));
+    assert.equal(leaf.checkIP(same!), same, written);
+    assert.equal(leaf.checkIP(written!), written, written);
+  }
 });
 
 test("a host's TLS context is made once and reused, whatever the case of its name", () => {

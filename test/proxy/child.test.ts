@@ -30,16 +30,19 @@ test("the exit code is the child's; 128+N when a signal killed it", async () => 
   assert.equal((await cliAsync(["run", "--", "sh", "-c", "kill -KILL $$"], { home })).code, 137);
 });
 
-test("a command that cannot start gets a shell's message and exit code: 127 not found, 126 not executable", async () => {
+test("a command that cannot start gets a shell's message and exit code: 127 not found (its interpreter included), 126 not executable", async () => {
   const dir = tempDir();
   const script = join(dir, "script");
   writeFileSync(script, "#!/no/such/interpreter\necho hi\n", { mode: 0o755 });
+  const crlf = join(dir, "crlf");
+  writeFileSync(crlf, "#!/bin/sh\r\necho hi\r\n", { mode: 0o755 });
   const cases: Array<[string, number, RegExp]> = [
     ["no-such-command-authsome", 127, /"no-such-command-authsome": command not found/],
     [join(dir, "absent"), 127, /command not found/],
     ["/etc/passwd", 126, /"\/etc\/passwd": permission denied/],
     [dir, 126, /is a directory/],
-    [script, 126, /bad interpreter "\/no\/such\/interpreter"/],
+    [script, 127, /bad interpreter "\/no\/such\/interpreter": no such file/],
+    [crlf, 127, /bad interpreter "\/bin\/sh\\r": no such file\n.*Windows \(CRLF\) line endings/],
   ];
   for (const [command, code, message] of cases) {
     const r = await cliAsync(["run", "--", command], { home });

@@ -6,7 +6,7 @@ import { once } from "node:events";
 import { existsSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { cliAsync } from "../helpers.js";
+import { cliAsync, SYSTEM_PYTHON } from "../helpers.js";
 import { startTlsPeer } from "../peers/tls-server.js";
 import { proxyFixture, SECRETS, seen, type ProxyFixture } from "./fixtures.js";
 
@@ -36,6 +36,22 @@ test("a process without the proxy credential gets 407, with a wrong one too", as
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(r.stdout.trim().split("\n"), ["407", "407", "407"]);
   assert.equal(fx.peer.requests.length, 0, "nothing reached the service");
+});
+
+test("the proxy credential's scheme is read without regard to case, as RFC 9110 has it", async () => {
+  const probe = String.raw`
+import base64, os, socket, urllib.parse
+p = urllib.parse.urlsplit(os.environ["HTTPS_PROXY"])
+good = base64.b64encode(f"authsome:{p.password}".encode()).decode()
+for value in [f"basic {good}", f"BASIC  {good}", f"Basic {base64.b64encode(b'authsome:wrong').decode()}", good]:
+    s = socket.create_connection((p.hostname, p.port))
+    s.sendall(f"CONNECT other.test:443 HTTP/1.1\r\nHost: other.test:443\r\nProxy-Authorization: {value}\r\n\r\n".encode())
+    print(s.recv(100).split(b" ")[1].decode())
+    s.close()
+`;
+  const r = await fx.run([SYSTEM_PYTHON, "-c", probe]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.stdout.trim().split("\n"), ["200", "200", "407", "407"]);
 });
 
 test("a look-alike host is tunnelled untouched: no token, the child's own TLS", async () => {
