@@ -103,12 +103,14 @@ test("a routed loopback host is reported: the child reaches loopback without the
   assert.doesNotMatch(through.stderr, /loopback address/);
 });
 
-test("the secrets of a provider that is connected but not injected stay out of the child too", async () => {
-  const r = await cliAsync(["run", "--provider", "github", "--", "sh", "-c", 'echo "openai=${OPENAI_API_KEY-unset}"'], { home, env: { OPENAI_API_KEY: SECRETS.openai } });
+test("a proxy in the user's environment is reported as not used, without its password", async () => {
+  const r = await cliAsync(["run", "--", "sh", "-c", 'echo "$HTTPS_PROXY"'], { home, env: { HTTPS_PROXY: "http://corp:hunter2@proxy.corp.test:3128" } });
   assert.equal(r.code, 0, r.stderr);
-  assert.equal(r.stdout.trim(), "openai=unset");
-  assert.match(r.stderr, /not passing OPENAI_API_KEY to the child: "openai" is connected but not injected in this run \(add --provider openai/);
-  assert.ok(!r.stderr.includes(SECRETS.openai), "the value is never printed");
+  assert.match(r.stderr, /warning: the proxy in your environment \(http:\/\/corp:\*\*\*@proxy\.corp\.test:3128\) is not used: authsome connects to services directly/);
+  assert.ok(!r.stderr.includes("hunter2"), "the proxy's password is not printed");
+  assert.match(r.stdout, /^http:\/\/authsome:[0-9a-f]+@127\.0\.0\.1:\d+$/m, "the child gets authsome's proxy");
+  const none = await cliAsync(["run", "--", "true"], { home, env: { HTTPS_PROXY: undefined, https_proxy: undefined, ALL_PROXY: undefined, all_proxy: undefined } });
+  assert.doesNotMatch(none.stderr, /proxy in your environment/);
 });
 
 test("a TMPDIR that cannot hold the run's files is an error that names it, and the run ends", async () => {

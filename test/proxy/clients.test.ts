@@ -141,6 +141,9 @@ test("--provider limits injection: other providers' hosts are tunnelled, their v
   assert.equal(seen(fx.peer, "/v1/only-x").clientCert, true, "the child's own TLS handshake reached the peer");
   assert.equal(seen(fx.peer, "/2/only-x").headers.authorization, `Bearer ${SECRETS.xBearer}`);
   assert.match(r.stdout, /from-the-parent\n$/);
+  // the user's own variable is passed on, and said to be
+  assert.match(r.stderr, /warning: OPENAI_API_KEY reaches the child as set in your environment: "openai" is connected but not injected in this run \(add --provider openai to inject it instead\)/);
+  assert.ok(!r.stderr.includes("from-the-parent"), "the value is never printed");
 });
 
 test("--use picks the connection; a route kind the named connection cannot serve falls back to the default", async () => {

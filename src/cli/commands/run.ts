@@ -91,6 +91,17 @@ function checkValues(opts: RunOptions): void {
   }
 }
 
+/** A proxy URL without its password (it may hold one). */
+function redactedUrl(value: string): string {
+  try {
+    const url = new URL(value);
+    if (url.password) url.password = "***";
+    return url.href.replace(/\/$/, "");
+  } catch {
+    return "a value that is not a URL";
+  }
+}
+
 /** The variables a definition reads secrets from at login: the child must not inherit them. */
 function secretVariables(def: ProviderDefinition): string[] {
   const names = [def.oauth?.client_secret_env, def.oauth1?.consumer_secret_env, def.oauth1?.access_token_env, def.oauth1?.access_token_secret_env, apiKeyEnvName(def)];
@@ -151,6 +162,10 @@ export default async function runCommand(ctx: CommandContext, command: string[],
   for (const host of bypassed) {
     ctx.out.warn(`NO_PROXY covers ${host}: the child's requests to it skip the proxy and carry only the placeholder (take it out of NO_PROXY to inject)`);
   }
+  const userProxy = ctx.io.env.HTTPS_PROXY || ctx.io.env.https_proxy || ctx.io.env.ALL_PROXY || ctx.io.env.all_proxy;
+  if (userProxy) {
+    ctx.out.warn(`the proxy in your environment (${redactedUrl(userProxy)}) is not used: authsome connects to services directly, and the child gets authsome's proxy in its place`);
+  }
   if (!injectLoopbackHttp) {
     for (const host of loopbackHosts(routes.hostNames).filter((h) => !bypassed.includes(h))) {
       ctx.out.warn(`${host} is a loopback address, which the child reaches without the proxy: its requests to it carry only the placeholder (--inject-loopback-http sends loopback through the proxy)`);
@@ -163,7 +178,8 @@ export default async function runCommand(ctx: CommandContext, command: string[],
     placeholders.push(...Object.values(def.export?.env ?? {}));
     remove.push(...secretVariables(def));
   }
-  // a provider that is connected but not injected in this run: its secrets stay out of the child too
+  // a provider that is connected but left out of this run: its variables are the user's own to pass
+  // on (a key of their own for a blind tunnel), but the child holding them is said out loud
   for (const provider of new Set(entries.map((e) => e.provider))) {
     if (definitions.has(provider)) continue;
     let def: ProviderDefinition;
@@ -174,8 +190,7 @@ export default async function runCommand(ctx: CommandContext, command: string[],
     }
     const present = [...new Set([...secretVariables(def), ...Object.values(def.export?.env ?? {})])].filter((name) => ctx.io.env[name] !== undefined);
     if (present.length === 0) continue;
-    remove.push(...present);
-    ctx.out.warn(`not passing ${present.join(", ")} to the child: "${provider}" is connected but not injected in this run (add --provider ${provider} to inject it)`);
+    ctx.out.warn(`${present.join(", ")} ${present.length === 1 ? "reaches" : "reach"} the child as set in your environment: "${provider}" is connected but not injected in this run (add --provider ${provider} to inject it instead)`);
   }
 
   const temp = privateTempDir();
