@@ -51,6 +51,13 @@ const WELL_FORMED_FIELDS = /(?:[!#$%&'*+.^_`|~0-9A-Za-z-]+:[^\r\n\0]*\r\n)*\r\n$
 // eslint-disable-next-line no-control-regex
 const FIELD_LINE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+:[^\r\n\0]*$/;
 
+/** `text` from `start` to `end` without the optional whitespace around it (SP and HTAB only: other characters are not OWS). */
+function owsSlice(text: string, start: number, end: number): string {
+  while (start < end && (text.charCodeAt(start) === 32 || text.charCodeAt(start) === 9)) start++;
+  while (end > start && (text.charCodeAt(end - 1) === 32 || text.charCodeAt(end - 1) === 9)) end--;
+  return text.slice(start, end);
+}
+
 /** Why a field section is not well formed (found line by line, only for a refused head). */
 function fieldError(text: string, from: number, status: number): MessageError {
   for (let pos = from; ; ) {
@@ -76,11 +83,7 @@ function parseFields(text: string, from: number, status: number): Pick<MessageHe
     if (eol === pos) break; // the blank line
     const colon = text.indexOf(":", pos);
     const name = text.slice(pos, colon);
-    let start = colon + 1;
-    let end = eol;
-    while (start < end && (text.charCodeAt(start) === 32 || text.charCodeAt(start) === 9)) start++;
-    while (end > start && (text.charCodeAt(end - 1) === 32 || text.charCodeAt(end - 1) === 9)) end--;
-    fields.push([name, text.slice(start, end)]);
+    fields.push([name, owsSlice(text, colon + 1, eol)]);
     names.push(name.toLowerCase());
     pos = eol + 2;
   }
@@ -133,14 +136,7 @@ function values(head: MessageHead, lowerName: string): string[] | undefined {
 
 const NONE: string[] = [];
 
-/** A list element without the optional whitespace around it (SP and HTAB only: other characters are not OWS). */
-function owsTrim(text: string): string {
-  let start = 0;
-  let end = text.length;
-  while (start < end && (text.charCodeAt(start) === 32 || text.charCodeAt(start) === 9)) start++;
-  while (end > start && (text.charCodeAt(end - 1) === 32 || text.charCodeAt(end - 1) === 9)) end--;
-  return text.slice(start, end);
-}
+const owsTrim = (text: string): string => owsSlice(text, 0, text.length);
 
 export function field(head: MessageHead, lowerName: string): string | undefined {
   return values(head, lowerName)?.join(", ");
