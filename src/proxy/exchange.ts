@@ -26,6 +26,7 @@ import { InjectionError, type CredentialSource, type Injection } from "./inject.
 import { isFull, room, SocketReader } from "./reader.js";
 import type { RouteMatch, RouteTable } from "./router.js";
 import type { Destination, UpstreamConnection, UpstreamPool } from "./upstream.js";
+import type { HeadDeadlines } from "./head-deadlines.js";
 
 // One client connection's requests, in order: each is read, given its credential when a route
 // matches, sent upstream on a pooled connection and answered with the service's response, byte
@@ -37,6 +38,7 @@ export interface RelayContext {
   routes: RouteTable;
   credentials: CredentialSource;
   pool: UpstreamPool;
+  heads: HeadDeadlines;
 }
 
 /** What the connection is: decrypted traffic for one CONNECT target, or the proxy's own port. */
@@ -69,10 +71,19 @@ export async function serveConnection(socket: Socket, ctx: RelayContext, side: C
   socket.on("error", () => socket.destroy());
   // a child that goes away mid-request takes the request's upstream connection with it
   socket.on("close", () => client.upstream?.destroy());
-  for (;;) {
+  for (let first = true; ; first = false) {
     let outcome: Outcome;
     try {
-      const raw = await client.reader.head(HEAD_LIMIT, 431);
+      let raw = client.reader.head(HEAD_LIMIT, 431);
+      if (raw instanceof Promise) {
+        // still to come: its time runs out (see HeadDeadlines)
+        ctx.heads.watch(client.reader, socket, first);
+        try {
+          raw = await raw;
+        } finally {
+          ctx.heads.unwatch(client.reader);
+        }
+      }
       if (!raw) return void socket.end();
       const head = parseRequestHead(raw);
       const where = side.destination(head, socket, client.reader);

@@ -124,6 +124,11 @@ export class SocketReader {
     wake?.();
   }
 
+  /** How many bytes are queued (part of a head, while one is awaited). */
+  get pending(): number {
+    return this.queued;
+  }
+
   get idle(): boolean {
     return this.queued === 0 && !this.finished;
   }

@@ -5,6 +5,7 @@ import { isLoopbackHost } from "../auth/http.js";
 import { sameToken } from "../input/loopback.js";
 import type { RunCa } from "./ca.js";
 import { join, jsonResponse, serveConnection, type ClientSide, type RelayContext } from "./exchange.js";
+import { HeadDeadlines } from "./head-deadlines.js";
 import { field, MessageError, type RequestHead } from "./http1.js";
 import type { CredentialSource } from "./inject.js";
 import type { SocketReader } from "./reader.js";
@@ -28,6 +29,8 @@ export interface ProxyOptions {
   upstreamCa?: string[];
   /** Plain-http requests whose destination is a loopback address get credentials too (local test servers). */
   injectLoopbackHttp?: boolean;
+  /** How long a begun request head may take (HEAD_TIMEOUT_MS). */
+  headTimeoutMs?: number;
 }
 
 export interface RunningProxy {
@@ -51,7 +54,8 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     ...(opts.upstreamCa?.length ? { secureContext: tls.createSecureContext({ ca: [...tls.rootCertificates, ...opts.upstreamCa] }) } : {}),
     track,
   });
-  const ctx: RelayContext = { routes: opts.routes, credentials: opts.credentials, pool };
+  const heads = new HeadDeadlines(opts.headTimeoutMs);
+  const ctx: RelayContext = { routes: opts.routes, credentials: opts.credentials, pool, heads };
 
   /** The decrypted requests of one CONNECT to a routed host. */
   const intercepted = (target: { host: string; port: number }): ClientSide => {
@@ -134,6 +138,7 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
       server.close();
       for (const s of sockets) s.destroy();
       pool.close();
+      heads.close();
     },
   };
 }
