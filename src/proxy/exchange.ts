@@ -324,6 +324,7 @@ async function relayDecoded(reader: SocketReader, socket: Socket, head: Buffer):
     },
   });
   decoder.on("error", () => socket.destroy());
+  socket.once("close", () => decoder.destroy()); // a child gone midway: nothing waits on what it never read
   decoder.pipe(socket, { end: false });
   const complete = await reader.relay({ kind: "chunked" }, decoder);
   decoder.end();
