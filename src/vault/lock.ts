@@ -7,21 +7,43 @@ import { fileError } from "../home/files.js";
 // (a small native addon). flock is released by the kernel when a process dies, so a
 // crashed holder never blocks the others.
 
-type FlockFn = (fd: number, flags: "ex" | "un" | "exnb", cb: (err: NodeJS.ErrnoException | null) => void) => void;
-let flockImpl: FlockFn | undefined;
-function flock(): FlockFn {
+type FlockSyncFn = (fd: number, flags: "exnb") => void;
+let flockImpl: FlockSyncFn | undefined;
+function flockSync(): FlockSyncFn {
   if (!flockImpl) {
     const require = createRequire(import.meta.url);
-    flockImpl = (require("fs-ext") as { flock: FlockFn }).flock;
+    flockImpl = (require("fs-ext") as { flockSync: FlockSyncFn }).flockSync;
   }
   return flockImpl;
 }
 
-const call = (fd: number, flags: "ex" | "un" | "exnb") =>
-  new Promise<void>((resolve, reject) => flock()(fd, flags, (err) => (err ? reject(err) : resolve())));
+/** Takes the lock if nobody holds it; false when somebody does. */
+function tryLock(fd: number): boolean {
+  try {
+    flockSync()(fd, "exnb");
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EAGAIN" || (err as NodeJS.ErrnoException).code === "EWOULDBLOCK") return false;
+    throw err;
+  }
+}
 
-// flock waits run on libuv's small thread pool: queue waiters for one path inside
-// this process so at most one thread per lock file is ever blocked.
+/** The longest pause between two tries of a held lock. */
+const MAX_POLL_MS = 25;
+
+/**
+ * Waits for the lock by trying it again after short pauses. A blocking flock would wait on one of
+ * libuv's four pool threads: two processes each waiting on locks the other holds could take every
+ * thread, and then neither could take the free lock that would let it finish (a deadlock seen
+ * with agents refreshing several connections at once).
+ */
+async function lock(fd: number): Promise<void> {
+  for (let pause = 1; !tryLock(fd); pause = Math.min(pause * 2, MAX_POLL_MS)) {
+    await new Promise((resolve) => setTimeout(resolve, pause));
+  }
+}
+
+// waiters for one path inside this process queue here, so that only one of them tries the lock
 const queues = new Map<string, Promise<unknown>>();
 
 /** Runs fn while holding an exclusive flock on path (created 0600 if missing). */
@@ -35,7 +57,7 @@ export async function withFileLock<T>(path: string, fn: () => T | Promise<T>): P
       throw fileError(err, "write", path, "the lock file");
     }
     try {
-      await call(fd, "ex");
+      await lock(fd);
       return await fn();
     } finally {
       closeSync(fd); // closing the descriptor releases the flock
@@ -58,8 +80,7 @@ export async function isLockFree(path: string): Promise<boolean> {
     return true;
   }
   try {
-    await call(fd, "exnb");
-    return true;
+    return tryLock(fd);
   } catch {
     return false;
   } finally {
