@@ -80,7 +80,13 @@ export async function refreshConnection(ctx: RefreshContext, stale: ConnectionRe
       obtained_at: nowIso(new Date(now())),
       scopes: response.scope ? response.scope.split(" ").filter(Boolean) : current.scopes,
     };
-    await connections.put(refreshed);
+    // a login may have replaced the connection meanwhile (it does not wait for this lock): it wins,
+    // and the tokens just issued for the grant it replaced are dropped
+    const { replaced, stored } = await connections.putUnlessReplaced(refreshed, current);
+    if (replaced) {
+      if (!stored) throw new CredentialMissingError(`the connection "${name}" of "${provider}" was removed`, { hint: reloginHint(current, connections.hintProfile) });
+      return stored;
+    }
     await connections.recordRefresh(provider, null);
     audit(connections.vault.home, "refresh", { provider, connection: name, profile: connections.profile, rotated: Boolean(response.refresh_token && response.refresh_token !== current.refresh_token) });
     return refreshed;

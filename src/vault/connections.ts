@@ -85,6 +85,20 @@ export class Connections {
     });
   }
 
+  /**
+   * Stores a refreshed record unless the connection changed since `from` was read (a login
+   * replaced its tokens, or it was removed): then nothing is written and the stored record (or
+   * undefined) is returned.
+   */
+  async putUnlessReplaced(record: ConnectionRecord, from: ConnectionRecord): Promise<{ replaced: boolean; stored: ConnectionRecord | undefined }> {
+    const key = keys.connection(this.profile, record.provider, record.connection_name);
+    return this.vault.update<{ replaced: boolean; stored: ConnectionRecord | undefined }>(async (tx) => {
+      const stored = await tx.get<ConnectionRecord>(key).catch(() => undefined);
+      if (!stored || stored.access_token !== from.access_token || stored.refresh_token !== from.refresh_token) return { changes: [], result: { replaced: true, stored } };
+      return { changes: [[key, record]], result: { replaced: false, stored: record } };
+    });
+  }
+
   /** Rewrites one connection record as it is (refresh, status changes); metadata is untouched. */
   async put(record: ConnectionRecord): Promise<void> {
     await this.vault.write([[keys.connection(this.profile, record.provider, record.connection_name), record]]);

@@ -7,6 +7,9 @@ import { createServer, type Server } from "node:http";
 import { startOidcServer, type OidcServer } from "../peers/oidc.js";
 import { cliAsync, emptyHome, writeProvider } from "../helpers.js";
 import { recordingBrowser } from "./login-fixtures.js";
+import { Home } from "../../src/home/home.js";
+import { Connections } from "../../src/vault/connections.js";
+import { Vault } from "../../src/vault/store.js";
 import { authorizationServerMetadataUrls, resourceMetadataHint, wellKnownUrl } from "../../src/auth/discovery.js";
 
 const PORT = 7994;
@@ -81,9 +84,13 @@ test("dcr_pkce discovers through the resource's 401 hint, registers a client for
   assert.equal(introspection.active, true);
   assert.equal(introspection.client_id, clientId);
 
-  // Refresh goes to the discovered token endpoint with the registered client.
+  // Refresh (the stored token made to look expired) goes to the discovered token endpoint with the registered client.
   server.resetCounters();
-  const refreshed = await cliAsync(["get", "mcpdemo", "--field", "access_token", "--show-secret"], { home, env: { AUTHSOME_REFRESH_WINDOW_SECONDS: "99999" } });
+  const store = new Connections(new Vault(new Home(home), "default"));
+  const stored = (await store.get("mcpdemo"))!;
+  await store.put({ ...stored, expires_at: new Date(Date.now() - 1000).toISOString() });
+  store.vault.close();
+  const refreshed = await cliAsync(["get", "mcpdemo", "--field", "access_token", "--show-secret"], { home });
   assert.equal(refreshed.code, 0, refreshed.stderr);
   assert.equal(server.tokenRequests("refresh_token"), 1);
   assert.notEqual(refreshed.stdout.trim(), token);

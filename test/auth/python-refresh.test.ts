@@ -71,8 +71,12 @@ test("a refresh by the Python implementation and one by this one alternate on on
   const list = await cliAsync(["get", PROVIDER, "--json"], { home });
   assert.equal(list.code, 0, list.stderr);
 
-  // This side refreshes (forced by a wide window), using the refresh token Python stored.
-  const ours = await getToken(home, { AUTHSOME_REFRESH_WINDOW_SECONDS: "99999" });
+  // This side refreshes (the stored token made to look expired), using the refresh token Python stored.
+  const store = openConnections(home);
+  const pythons = (await store.get(PROVIDER, "default"))!;
+  await store.put({ ...pythons, expires_at: new Date(Date.now() - 1000).toISOString() });
+  store.vault.close();
+  const ours = await getToken(home);
   assert.equal(ours.code, 0, ours.stderr);
   assert.notEqual(ours.stdout.trim(), fromPython);
   assert.equal(server.tokenRequests("refresh_token"), 1);

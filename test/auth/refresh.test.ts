@@ -6,7 +6,7 @@ import { Vault } from "../../src/vault/store.js";
 import { tokenRequest } from "../../src/auth/token-client.js";
 import { CLIENTS, startOidcServer, type OidcServer } from "../peers/oidc.js";
 import { cliAsync } from "../helpers.js";
-import { freshConnection, homeWithExpiredToken as homeWithExpiredTokenAt } from "./oidc-home.js";
+import { freshConnection, homeWithExpiredToken as homeWithExpiredTokenAt, openConnections } from "./oidc-home.js";
 
 let server: OidcServer;
 before(async () => {
@@ -66,9 +66,9 @@ test("a dead refresh token marks the connection invalid and says a new login is 
 
 test("temporary failures keep a still-valid cached token, and fail plainly once it has expired", async () => {
   const { home, record } = await homeWithExpiredToken();
-  // inside the refresh window but not expired: the cached token is still handed out
+  // the last minute of an hour-long token, inside the refresh window but not expired: the cached token is still handed out
   const connections = new Connections(new Vault(new Home(home), "default"));
-  await connections.put({ ...record, expires_at: new Date(Date.now() + 60_000).toISOString() });
+  await connections.put({ ...record, obtained_at: new Date(Date.now() - 3540_000).toISOString(), expires_at: new Date(Date.now() + 60_000).toISOString() });
   server.failNext("500");
   const cached = await cliAsync(getToken, { home });
   assert.equal(cached.code, 0, cached.stderr);
@@ -102,4 +102,40 @@ test("an expired token whose OAuth client was removed names the login of that ve
   assert.match(r.stderr, /hint: run `authsome login localidp --connection work --force` to enter them/);
   assert.equal(r.stdout, "");
   assert.equal(server.tokenRequests("refresh_token"), 0);
+});
+
+test("a token that lives less than the refresh window is refreshed once, not on every use by every agent", async () => {
+  // 240 s tokens under the default 300 s window: due at half their life instead
+  const shortLived = await startOidcServer({ accessTokenTtl: 240 });
+  try {
+    const { home } = await homeWithExpiredTokenAt(shortLived);
+    shortLived.resetCounters();
+    const first = await cliAsync(getToken, { home });
+    assert.equal(first.code, 0, first.stderr);
+    const parallel = await Promise.all(Array.from({ length: 8 }, () => cliAsync(getToken, { home })));
+    const after = [await cliAsync(getToken, { home }), await cliAsync(getToken, { home })];
+    for (const r of [...parallel, ...after]) assert.equal(r.stdout, first.stdout, r.stderr);
+    assert.equal(shortLived.tokenRequests("refresh_token"), 1, "one refresh for the expired token, none for the fresh one");
+  } finally {
+    await shortLived.close();
+  }
+});
+
+test("a login that replaces a connection while its refresh is in flight wins: the refresh does not write over it", async () => {
+  const { home } = await homeWithExpiredToken();
+  server.failNext("slow"); // the refresh's token request is answered after 1.5 s
+  const get = cliAsync(getToken, { home });
+  await new Promise((r) => setTimeout(r, 600));
+  // what `login --force` stores at its end, under the profile's write lock (it does not wait for the refresh)
+  const login = await freshConnection(server);
+  const connections = openConnections(home);
+  await connections.save(login);
+  const r = await get;
+  assert.equal(r.code, 0, r.stderr);
+  const stored = (await connections.get("localidp"))!;
+  connections.vault.close();
+  assert.equal(stored.access_token, login.access_token, "the login's tokens are the ones stored");
+  assert.equal(stored.refresh_token, login.refresh_token);
+  assert.equal(r.stdout.trim(), login.access_token, "the caller gets the login's token");
+  assert.equal(server.tokenRequests("refresh_token") >= 1, true, "the refresh did reach the server (it was in flight)");
 });

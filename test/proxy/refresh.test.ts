@@ -109,10 +109,10 @@ test("no credential: 502 with a JSON body naming the provider and the login comm
 
 test("four agents, each behind its own `authsome run`, whose token needs a refresh at the same moment: one refresh, and every request carries the one new token", async () => {
   const h = await home();
-  // valid when the runs start; inside the 300 s refresh window a few seconds later, when every agent sends at once
+  // an hour-long token, valid when the runs start; inside the 300 s refresh window a few seconds later, when every agent sends at once
   const connections = openConnections(h);
   const record = (await connections.get(PROVIDER))!;
-  await connections.put({ ...record, expires_at: new Date(Date.now() + 300_000 + 3000).toISOString() });
+  await connections.put({ ...record, obtained_at: new Date(Date.now() - 3600_000).toISOString(), expires_at: new Date(Date.now() + 300_000 + 3000).toISOString() });
   connections.vault.close();
   oidc.resetCounters();
   peer.clear();
