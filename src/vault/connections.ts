@@ -3,7 +3,9 @@ import {
   keys,
   newMetadata,
   nowIso,
+  connectionFromStore,
   SCHEMA_VERSION,
+  connectionForStore,
   type ClientRecord,
   type ConnectionRecord,
   type ProviderMetadataRecord,
@@ -44,7 +46,7 @@ export class Connections {
         provider: e.parsed!.provider,
         connection: e.parsed!.connection!,
         key: e.key,
-        ...(e.record ? { record: e.record as ConnectionRecord } : { error: e.error! }),
+        ...(e.record ? { record: connectionFromStore(e.record as ConnectionRecord) } : { error: e.error! }),
       }));
   }
 
@@ -60,7 +62,8 @@ export class Connections {
 
   async get(provider: string, connection?: string): Promise<ConnectionRecord | undefined> {
     const name = await this.resolveName(provider, connection);
-    return this.vault.get<ConnectionRecord>(keys.connection(this.profile, provider, name));
+    const stored = await this.vault.get<ConnectionRecord>(keys.connection(this.profile, provider, name));
+    return stored && connectionFromStore(stored);
   }
 
   /**
@@ -70,14 +73,14 @@ export class Connections {
   async save(record: ConnectionRecord, check?: (stored: ConnectionRecord | undefined) => void): Promise<void> {
     const { provider, connection_name: name } = record;
     await this.vault.update(async (tx) => {
-      if (check) check(await tx.get<ConnectionRecord>(keys.connection(this.profile, provider, name)).catch(() => undefined));
+      if (check) check(await this.readIn(tx, keys.connection(this.profile, provider, name)));
       const meta = (await tx.get<ProviderMetadataRecord>(keys.metadata(this.profile, provider))) ?? newMetadata(this.profile, provider);
       if (!meta.connection_names.includes(name)) meta.connection_names.push(name);
       meta.default_connection ??= name;
       meta.last_used_connection = name;
       return {
         changes: [
-          [keys.connection(this.profile, provider, name), { ...record, profile: this.profile }],
+          [keys.connection(this.profile, provider, name), connectionForStore({ ...record, profile: this.profile })],
           [keys.metadata(this.profile, provider), meta],
         ],
         result: undefined,
@@ -93,15 +96,21 @@ export class Connections {
   async putUnlessReplaced(record: ConnectionRecord, from: ConnectionRecord): Promise<{ replaced: boolean; stored: ConnectionRecord | undefined }> {
     const key = keys.connection(this.profile, record.provider, record.connection_name);
     return this.vault.update<{ replaced: boolean; stored: ConnectionRecord | undefined }>(async (tx) => {
-      const stored = await tx.get<ConnectionRecord>(key).catch(() => undefined);
+      const stored = await this.readIn(tx, key);
       if (!stored || stored.access_token !== from.access_token || stored.refresh_token !== from.refresh_token) return { changes: [], result: { replaced: true, stored } };
-      return { changes: [[key, record]], result: { replaced: false, stored: record } };
+      return { changes: [[key, connectionForStore(record)]], result: { replaced: false, stored: record } };
     });
+  }
+
+  /** A connection record read inside a write transaction (undefined when missing or unreadable). */
+  private async readIn(tx: { get: <R>(key: string) => Promise<R | undefined> }, key: string): Promise<ConnectionRecord | undefined> {
+    const stored = await tx.get<ConnectionRecord>(key).catch(() => undefined);
+    return stored && connectionFromStore(stored);
   }
 
   /** Rewrites one connection record as it is (refresh, status changes); metadata is untouched. */
   async put(record: ConnectionRecord): Promise<void> {
-    await this.vault.write([[keys.connection(this.profile, record.provider, record.connection_name), record]]);
+    await this.vault.write([[keys.connection(this.profile, record.provider, record.connection_name), connectionForStore(record)]]);
   }
 
   /** Deletes one connection; the provider's metadata and state go with its last connection. */

@@ -4,6 +4,28 @@
 export type ConnectionStatus = "not_connected" | "connected" | "expired" | "revoked" | "invalid";
 export type ConnectionAuthType = "oauth2" | "api_key" | "oauth1" | "app_only";
 
+/**
+ * The Python reader knows only "oauth2" and "api_key" as auth_type, and a record it cannot parse
+ * breaks its every listing (../shared/reference/store-format.md). OAuth 1.0a and app-only
+ * connections are stored as "oauth2" (app-only tokens are OAuth 2.0 bearer tokens; an OAuth 1.0a
+ * token is useless to it without its secret), their own kind kept in `metadata`.
+ */
+const STORED_KIND = "authsome_auth_type";
+
+/** A connection record as it is written to the store. */
+export function connectionForStore(record: ConnectionRecord): ConnectionRecord {
+  if (record.auth_type === "oauth2" || record.auth_type === "api_key") return record;
+  return { ...record, auth_type: "oauth2", metadata: { ...record.metadata, [STORED_KIND]: record.auth_type } };
+}
+
+/** A connection record as read from the store (records written with their own kind as auth_type, by earlier versions, too). */
+export function connectionFromStore(stored: ConnectionRecord): ConnectionRecord {
+  const kind = stored.metadata?.[STORED_KIND];
+  if (kind !== "oauth1" && kind !== "app_only") return stored;
+  const { [STORED_KIND]: _, ...metadata } = stored.metadata;
+  return { ...stored, auth_type: kind, metadata };
+}
+
 export interface ConnectionRecord {
   schema_version: number;
   provider: string;

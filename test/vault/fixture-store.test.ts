@@ -100,3 +100,23 @@ test("a new home is private: directories 0700, files 0600", async () => {
   }
   assert.equal(readFileSync(home.paths.version, "utf8"), "2\n");
 });
+
+test("OAuth 1.0a and app-only connections are stored with an auth_type the Python reader knows, and read back as what they are", async () => {
+  const root = fixtureHome();
+  const home = new Home(root);
+  const connections = new Connections(new Vault(home, "default"));
+  await connections.save(newConnection({ provider: "x", profile: "default", connection_name: "v1", auth_type: "oauth1", access_token: "t", token_secret: "s" }));
+  await connections.save(newConnection({ provider: "x", profile: "default", connection_name: "app", auth_type: "app_only", access_token: "b" }));
+  const keyB64 = (JSON.parse(readFileSync(home.paths.masterKey, "utf8")) as { key: string }).key;
+  const raw = pythonDecrypt(keyB64, ["v1", "app"].map((c) => connections.vault.kv.get(`profile:default:x:connection:${c}`)!)).map((p) => JSON.parse(p) as { auth_type: string; metadata: Record<string, unknown> });
+  // store-format.md: auth_type is "oauth2" or "api_key"; what else this project keeps goes into metadata
+  assert.deepEqual(raw.map((r) => [r.auth_type, r.metadata.authsome_auth_type]), [["oauth2", "oauth1"], ["oauth2", "app_only"]]);
+  assert.equal((await connections.get("x", "v1"))!.auth_type, "oauth1");
+  assert.deepEqual((await connections.get("x", "v1"))!.metadata, {}, "the marker stays in the store");
+  const listed = (await connections.list("x")).filter((e) => ["v1", "app"].includes(e.connection));
+  assert.deepEqual(listed.map((e) => e.record!.auth_type).sort(), ["app_only", "oauth1"]);
+  // a record an earlier version wrote with its own kind as auth_type still reads as that kind
+  await connections.vault.write([["profile:default:x:connection:old", { ...(await connections.get("x", "v1"))!, connection_name: "old" }]]);
+  assert.equal((await connections.get("x", "old"))!.auth_type, "oauth1");
+  connections.vault.close();
+});
