@@ -1,11 +1,11 @@
 import { assertName } from "../home/names.js";
 import {
+  connectionForStore,
+  connectionFromStore,
   keys,
   newMetadata,
   nowIso,
-  connectionFromStore,
   SCHEMA_VERSION,
-  connectionForStore,
   type ClientRecord,
   type ConnectionRecord,
   type ProviderMetadataRecord,
