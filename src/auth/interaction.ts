@@ -14,6 +14,21 @@ export function loginCancelled(): AuthenticationError {
   return new AuthenticationError("the login was cancelled");
 }
 
+/**
+ * What ends a login's wait besides its answer: the timeout ("<what> within 5 s") and, when given,
+ * the signal. `clear` stops the clock once the wait is over.
+ */
+export function loginDeadlines(timeoutMs: number, what: string, signal?: AbortSignal): { waits: Promise<never>[]; clear: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  const waits: Promise<never>[] = [
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new AuthenticationError(`${what} within ${waitedFor(timeoutMs)}`, { hint: "run the login again, or give more time with --timeout SECONDS" })), timeoutMs);
+    }),
+  ];
+  if (signal) waits.push(aborted(signal));
+  return { waits, clear: () => clearTimeout(timer) };
+}
+
 /** Rejects once `signal` is aborted (at once when it already is). */
 export function aborted(signal: AbortSignal): Promise<never> {
   return new Promise((_, reject) => {

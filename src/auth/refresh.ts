@@ -49,7 +49,7 @@ export async function refreshConnection(ctx: RefreshContext, stale: ConnectionRe
   const now = ctx.now ?? Date.now;
   return withRefreshLock(connections, provider, name, async () => {
     const current = await connections.get(provider, name);
-    if (!current) throw new CredentialMissingError(`the connection "${name}" of "${provider}" was removed`, { hint: reloginHint(stale, connections.hintProfile) });
+    if (!current) throw removedMeanwhile(connections, stale);
     const rejected = ctx.rejectedAccessToken !== undefined && current.access_token === ctx.rejectedAccessToken;
     if (!rejected && !isExpired(current, ctx.windowSeconds, now())) return current; // another process refreshed it
     if (current.status === "invalid") throw deadGrant(connections, provider, name, current);
@@ -84,13 +84,18 @@ export async function refreshConnection(ctx: RefreshContext, stale: ConnectionRe
     // and the tokens just issued for the grant it replaced are dropped
     const { replaced, stored } = await connections.putUnlessReplaced(refreshed, current);
     if (replaced) {
-      if (!stored) throw new CredentialMissingError(`the connection "${name}" of "${provider}" was removed`, { hint: reloginHint(current, connections.hintProfile) });
+      if (!stored) throw removedMeanwhile(connections, current);
       return stored;
     }
     await connections.recordRefresh(provider, null);
     audit(connections.vault.home, "refresh", { provider, connection: name, profile: connections.profile, rotated: Boolean(response.refresh_token && response.refresh_token !== current.refresh_token) });
     return refreshed;
   });
+}
+
+/** The connection went while it was being refreshed. */
+function removedMeanwhile(connections: Connections, record: ConnectionRecord): CredentialMissingError {
+  return new CredentialMissingError(`the connection "${record.connection_name}" of "${record.provider}" was removed`, { hint: reloginHint(record, connections.hintProfile) });
 }
 
 function deadGrant(connections: Connections, provider: string, connection: string, record: ConnectionRecord): RefreshError {

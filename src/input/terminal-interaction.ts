@@ -1,7 +1,6 @@
 // The CLI's side of a login: the browser when one can be opened, the terminal otherwise.
 // Sensitive values: the local browser form when a display is available, else a hidden prompt.
-import { AuthenticationError } from "../errors.js";
-import { loginCancelled, waitedFor, type InputRequest, type LoginInteraction } from "../auth/interaction.js";
+import { loginDeadlines, type InputRequest, type LoginInteraction } from "../auth/interaction.js";
 import { canOpenBrowser, openBrowser } from "./browser.js";
 import { firstLine } from "./line.js";
 import { canPrompt, readHidden, type PromptIo } from "./prompt.js";
@@ -71,17 +70,13 @@ async function askInBrowser(
   say: (m: string) => void,
 ): Promise<Record<string, string>> {
   const form = await startSecretForm(opts.port, request);
-  let timer: NodeJS.Timeout | undefined;
+  const limits = loginDeadlines(opts.timeoutMs, "nothing was entered in the local form", opts.signal);
   try {
     if (await openBrowser(env, form.url)) say(`Opened a local form in the browser for the ${request.title}. Waiting for it…`);
     else say(`Open this local form in a browser to enter the ${request.title}:\n\n  ${form.url}\n`);
-    const stop = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new AuthenticationError(`nothing was entered in the local form within ${waitedFor(opts.timeoutMs)}`, { hint: "run the login again, or give more time with --timeout SECONDS" })), opts.timeoutMs);
-      opts.signal?.addEventListener("abort", () => reject(loginCancelled()), { once: true });
-    });
-    return await Promise.race([form.values, stop]);
+    return await Promise.race([form.values, ...limits.waits]);
   } finally {
-    clearTimeout(timer);
+    limits.clear();
     form.close();
   }
 }

@@ -11,7 +11,7 @@ import { SCHEMA_FILE } from "../../providers/validate.js";
 import { ForeignCallbackError, startCallbackServer } from "../../input/callback-server.js";
 import { sameToken } from "../../input/loopback.js";
 import { newConnection, type ConnectionRecord } from "../../vault/records.js";
-import { aborted, waitedFor, type AuthorizeHandle } from "../interaction.js";
+import { loginDeadlines, type AuthorizeHandle } from "../interaction.js";
 import type { FlowContext, FlowResult } from "../login.js";
 import { assertSecureEndpoint } from "../http.js";
 import type { Identity } from "../identity.js";
@@ -92,18 +92,6 @@ function authorizeUrl(def: ProviderDefinition, temp: TemporaryCredentials): stri
   return url.href;
 }
 
-/** Rejects after the login's timeout, or when it is cancelled. */
-function deadlines(ctx: FlowContext, what: string): { waits: Promise<never>[]; clear: () => void } {
-  let timer: NodeJS.Timeout | undefined;
-  const waits: Promise<never>[] = [
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new AuthenticationError(`no ${what} arrived within ${waitedFor(ctx.options.timeoutMs)}`, { hint: "run the login again, or give more time with --timeout SECONDS" })), ctx.options.timeoutMs);
-    }),
-  ];
-  if (ctx.interaction.signal) waits.push(aborted(ctx.interaction.signal));
-  return { waits, clear: () => clearTimeout(timer) };
-}
-
 async function threeLegged(ctx: FlowContext, consumer: OAuth1Consumer): Promise<TokenCredentials> {
   const { definition, interaction } = ctx;
   let temp: TemporaryCredentials | undefined;
@@ -116,7 +104,7 @@ async function threeLegged(ctx: FlowContext, consumer: OAuth1Consumer): Promise<
     () => interaction.say("warning: ignored a request to the callback address that did not come from this login; still waiting"),
   );
   let handle: AuthorizeHandle | undefined;
-  const limits = deadlines(ctx, "authorization");
+  const limits = loginDeadlines(ctx.options.timeoutMs, "no authorization arrived", interaction.signal);
   try {
     const requested = await requestToken(definition, consumer, server.redirectUri);
     temp = requested;
@@ -149,7 +137,7 @@ export function checkPin(value: string): string | undefined {
 async function pinFlow(ctx: FlowContext, consumer: OAuth1Consumer): Promise<TokenCredentials> {
   const { definition, interaction } = ctx;
   const temp = await requestToken(definition, consumer, "oob");
-  const limits = deadlines(ctx, "PIN");
+  const limits = loginDeadlines(ctx.options.timeoutMs, "no PIN arrived", ctx.interaction.signal);
   let handle: AuthorizeHandle | undefined;
   try {
     handle = await interaction.authorize(authorizeUrl(definition, temp), definition.display_name, "pin");

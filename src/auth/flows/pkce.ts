@@ -5,7 +5,7 @@ import { AuthenticationError, UsageError } from "../../errors.js";
 import type { ProviderDefinition } from "../../providers/schema.js";
 import { ForeignCallbackError, startCallbackServer } from "../../input/callback-server.js";
 import { sameToken } from "../../input/loopback.js";
-import { aborted, waitedFor, type AuthorizeHandle, type LoginInteraction } from "../interaction.js";
+import { loginDeadlines, type AuthorizeHandle, type LoginInteraction } from "../interaction.js";
 import { assertSecureEndpoint } from "../http.js";
 import { tokenRequest, type OAuthClient, type TokenResponse } from "../token-client.js";
 
@@ -56,7 +56,7 @@ export async function pkceLogin(def: ProviderDefinition, opts: PkceOptions): Pro
     () => opts.interaction.say("warning: ignored a request to the callback address that did not come from this login (wrong state); still waiting"),
   );
   let handle: AuthorizeHandle | undefined;
-  let timer: NodeJS.Timeout | undefined;
+  let limits: ReturnType<typeof loginDeadlines> | undefined;
   try {
     const url = new URL(authorize);
     for (const [k, v] of Object.entries(oauth.authorize_params ?? {})) url.searchParams.set(k, String(v));
@@ -74,17 +74,8 @@ export async function pkceLogin(def: ProviderDefinition, opts: PkceOptions): Pro
     const waiting: Promise<string>[] = [server.result.then((p) => checkCallback(p, state))];
     handle = await opts.interaction.authorize(url.href, def.display_name);
     if (handle.pasted) waiting.push(handle.pasted.then((line) => checkCallback(pastedParams(line, server.redirectUri), state)));
-    const signal = opts.interaction.signal;
-    if (signal) waiting.push(aborted(signal));
-    waiting.push(
-      new Promise<string>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new AuthenticationError(`no authorization arrived within ${waitedFor(opts.timeoutMs)}`, { hint: "run the login again, or give more time with --timeout SECONDS" })),
-          opts.timeoutMs,
-        );
-      }),
-    );
-    const code = await Promise.race(waiting);
+    limits = loginDeadlines(opts.timeoutMs, "no authorization arrived", opts.interaction.signal);
+    const code = await Promise.race([...waiting, ...limits.waits]);
     return await tokenRequest({
       url: oauth.token_url,
       grant: { grant_type: "authorization_code", code, code_verifier: verifier, redirect_uri: server.redirectUri },
@@ -92,7 +83,7 @@ export async function pkceLogin(def: ProviderDefinition, opts: PkceOptions): Pro
       responseFormat: oauth.token_response_format,
     });
   } finally {
-    clearTimeout(timer);
+    limits?.clear();
     handle?.stop?.();
     server.close();
   }
