@@ -85,8 +85,12 @@ export function runChild(command: string[], env: NodeJS.ProcessEnv): Promise<num
     // which of our stdio descriptors are a terminal (a hung-up one no longer says so)
     const terminal = [0, 1, 2].filter((fd) => isatty(fd));
     const child = spawn(file!, args, { stdio: "inherit", env });
+    let hungUp = false;
     const forward = (signal: NodeJS.Signals) => () => {
-      if (signal === "SIGHUP") letGoOfTerminalAtExit(terminal);
+      if (signal === "SIGHUP" && !hungUp) {
+        hungUp = true;
+        letGoOfTerminalAtExit(terminal);
+      }
       if (FROM_TERMINAL.has(signal) && child.pid !== undefined && terminalReachedChild(child.pid)) return;
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     };
