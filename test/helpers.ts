@@ -59,6 +59,8 @@ export interface CliOptions {
 function cliEnv(opts: CliOptions): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, AUTHSOME_HOME: opts.home, NO_COLOR: "1" };
   delete env.AUTHSOME_PROFILE;
+  // a proxy of the machine's own would carry the tests' traffic: a test that wants one says so
+  for (const name of ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"]) delete env[name];
   for (const [k, v] of Object.entries(opts.env ?? {})) {
     if (v === undefined) delete env[k];
     else env[k] = v;

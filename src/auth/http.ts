@@ -1,16 +1,12 @@
 // Small HTTP pieces every outbound call of auth shares: which endpoints are acceptable, reading
 // bounded bodies, and describing failures without credentials or query strings.
 import { UsageError } from "../errors.js";
+import { connectRefused, egressProxyFor, proxyDispatcher } from "./egress.js";
+import { isLoopbackHost } from "./hosts.js";
 import { TemporaryTokenError } from "./oauth-errors.js";
 
 export const MAX_RESPONSE_BYTES = 1024 * 1024;
 const DEFAULT_TIMEOUT_MS = 30_000;
-
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.toLowerCase().replace(/^\[|\]$/g, "");
-  // WHATWG URL already normalised 127.1, 0x7f.1 and 0:0:...:1 to their canonical forms.
-  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
 
 /** https, or http on a loopback address (local servers, tests). Throws UsageError naming the endpoint. */
 export function assertSecureEndpoint(url: string, what: string): URL {
@@ -88,6 +84,51 @@ export interface BoundedInit {
   timeoutMs?: number;
 }
 
+/** Where fetch goes, and how: through the user's proxy when the environment names one (Node's fetch reads no proxy variables). */
+interface Reach {
+  timeoutMs: number;
+  fetchImpl?: typeof fetch;
+  /** Takes secrets out of a failure's text. */
+  redact?: (text: string) => string;
+}
+
+/**
+ * fetch, through the environment's proxy where it applies (egress.ts), bounded in time. A failure
+ * to reach `url` throws TemporaryTokenError naming the endpoint (and the proxy, when there is one).
+ */
+export async function reach(url: URL, init: RequestInit, what: string, how: Reach): Promise<Response> {
+  const proxy = egressProxyFor(url);
+  try {
+    const options: RequestInit & { dispatcher?: unknown } = { ...init, signal: AbortSignal.timeout(how.timeoutMs) };
+    if (proxy) options.dispatcher = await proxyDispatcher(proxy);
+    return await (how.fetchImpl ?? fetch)(url, options);
+  } catch (err) {
+    const refused = proxy ? proxyRefusal(err) : undefined;
+    const reason = refused ? `the proxy ${connectRefused(refused, `${url.hostname}:${url.port || (url.protocol === "https:" ? 443 : 80)}`)}` : networkReason(err, how.timeoutMs);
+    throw unreachable(url, what, (how.redact ?? String)(reason), err);
+  }
+}
+
+/** The status of a CONNECT the proxy refused: undici's ProxyAgent tells it deep in the error's causes ("Proxy response (407) !== 200 ..."). */
+function proxyRefusal(err: unknown): number | undefined {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    const status = /^Proxy response \((\d{3})\)/.exec(e.message)?.[1];
+    if (status) return Number(status);
+  }
+  return undefined;
+}
+
+/** The error for an endpoint that could not be reached (or whose answer could not be read), naming the proxy it was reached through. */
+export function unreachable(url: URL, what: string, reason: string, cause?: unknown): TemporaryTokenError {
+  const proxy = egressProxyFor(url);
+  const endpoint = displayUrl(url);
+  return new TemporaryTokenError(`could not reach the ${what} ${endpoint}${proxy ? ` through the proxy ${proxy.display}` : ""}: ${reason}`, {
+    endpoint,
+    hint: proxy ? "check the proxy (HTTPS_PROXY, NO_PROXY) and the network connection, and try again" : "check the network connection and try again",
+    ...(cause === undefined ? {} : { cause }),
+  });
+}
+
 /**
  * One request: https only (loopback excepted), no redirects followed, bounded in time and size.
  * An endpoint that cannot be reached, or answers with more than MAX_RESPONSE_BYTES, throws
@@ -95,14 +136,12 @@ export interface BoundedInit {
  */
 export async function sendBounded(url: string, what: string, init: BoundedInit = {}): Promise<BoundedAnswer> {
   const target = assertSecureEndpoint(url, what);
-  const endpoint = displayUrl(target);
   const timeoutMs = init.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const res = await reach(target, { method: init.method ?? "GET", headers: init.headers, body: init.body, redirect: "manual" }, what, { timeoutMs });
   try {
-    const res = await fetch(target, { method: init.method ?? "GET", headers: init.headers, body: init.body, redirect: "manual", signal: AbortSignal.timeout(timeoutMs) });
-    return { status: res.status, headers: res.headers, text: await readLimited(res, MAX_RESPONSE_BYTES), endpoint };
+    return { status: res.status, headers: res.headers, text: await readLimited(res, MAX_RESPONSE_BYTES), endpoint: displayUrl(target) };
   } catch (err) {
-    const reason = err instanceof TooLarge ? `the answer is over ${MAX_RESPONSE_BYTES} bytes` : networkReason(err, timeoutMs);
-    throw new TemporaryTokenError(`could not reach the ${what} ${endpoint}: ${reason}`, { endpoint, hint: "check the network connection and try again" });
+    throw unreachable(target, what, err instanceof TooLarge ? `the answer is over ${MAX_RESPONSE_BYTES} bytes` : networkReason(err, timeoutMs));
   }
 }
 

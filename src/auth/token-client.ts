@@ -3,7 +3,7 @@
 // decide, using the error class (OAuthError vs TemporaryTokenError vs TokenEndpointError).
 import { UsageError } from "../errors.js";
 import type { ClientAuthMethod } from "../providers/schema.js";
-import { assertSecureEndpoint, clean, displayUrl, jsonObject, MAX_RESPONSE_BYTES, networkReason, readLimited, redactor, TooLarge } from "./http.js";
+import { assertSecureEndpoint, clean, displayUrl, jsonObject, MAX_RESPONSE_BYTES, networkReason, reach, readLimited, redactor, TooLarge } from "./http.js";
 import { OAuthError, TemporaryTokenError, TokenEndpointError } from "./oauth-errors.js";
 
 export interface OAuthClient {
@@ -140,23 +140,8 @@ async function post(params: PostParams): Promise<PostResult> {
   const redact = redactor(secrets);
   const timeoutMs = params.timeoutMs ?? DEFAULT_TIMEOUT_MS;
 
-  let res: Response;
-  try {
-    res = await (params.fetchImpl ?? fetch)(url, {
-      method: "POST",
-      headers,
-      body,
-      // A redirect would carry the client credentials somewhere unplanned.
-      redirect: "manual",
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-  } catch (err) {
-    throw new TemporaryTokenError(`could not reach the ${what} ${endpoint}: ${redact(networkReason(err, timeoutMs))}`, {
-      endpoint,
-      hint: "check the network connection and try again",
-      cause: err,
-    });
-  }
+  // a redirect would carry the client credentials somewhere unplanned
+  const res = await reach(url, { method: "POST", headers, body, redirect: "manual" }, what, { timeoutMs, redact, ...(params.fetchImpl ? { fetchImpl: params.fetchImpl } : {}) });
 
   const { status } = res;
   const temporaryStatus = status >= 500 || status === 429 || status === 408;

@@ -2,7 +2,8 @@
 // be sent twice, and whether a URL is one of the provider's routes (the proxy's own router).
 import { UsageError } from "../errors.js";
 import { kindName } from "../auth/connection-fields.js";
-import { displayUrl, isLoopbackHost } from "../auth/http.js";
+import { displayUrl } from "../auth/http.js";
+import { isLoopbackHost } from "../auth/hosts.js";
 import type { ProviderDefinition } from "../providers/schema.js";
 import { definitionRoutes, RouteTable, type RouteMatch } from "../proxy/router.js";
 import type { ConnectionAuthType, ConnectionRecord } from "../vault/records.js";

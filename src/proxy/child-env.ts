@@ -2,6 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { rootCertificates } from "node:tls";
 import { fileURLToPath } from "node:url";
+import { noProxyCovers, noProxyEntries } from "../auth/egress.js";
 
 // The child's environment: the proxy, trust in the run CA for the common runtimes, and
 // placeholders where the credentials would otherwise be. Never a secret.
@@ -64,20 +65,13 @@ export function loopbackHosts(hosts: string[]): string[] {
   return hosts.filter((host) => LOOPBACK.includes(host));
 }
 
-/** The entries of NO_PROXY and no_proxy together: clients read one or the other, and the child gets both. */
-function noProxyEntries(env: NodeJS.ProcessEnv): string[] {
-  const entries = [env.NO_PROXY, env.no_proxy].flatMap((list) => (list ?? "").split(",")).map((s) => s.trim());
-  return [...new Set(entries.filter(Boolean))];
-}
-
 /**
  * The hosts (names as the routes give them, "*.example.com" included) that the user's NO_PROXY
- * sends around the proxy, as curl and most clients read it: "*", a name, or a domain and its
- * subdomains (with or without a leading dot), a port ignored. Their requests get no credential.
+ * sends around the proxy (as egress.ts reads it). Their requests get no credential.
  */
 export function bypassedHosts(env: NodeJS.ProcessEnv, hosts: string[]): string[] {
-  const domains = noProxyEntries(env).map((e) => e.toLowerCase().replace(/:\d+$/, "").replace(/^\*?\./, ""));
-  return hosts.filter((host) => domains.some((d) => d === "*" || host === d || host.endsWith(`.${d}`)));
+  const entries = noProxyEntries(env);
+  return hosts.filter((host) => noProxyCovers(entries, host));
 }
 
 export function childEnv(input: ChildEnvInput): NodeJS.ProcessEnv {

@@ -25,7 +25,7 @@ import {
 import { InjectionError, type CredentialSource, type Injection } from "./inject.js";
 import { isFull, room, SocketReader } from "./reader.js";
 import type { RouteMatch, RouteTable } from "./router.js";
-import type { Destination, UpstreamConnection, UpstreamPool } from "./upstream.js";
+import { EgressError, type Destination, type UpstreamConnection, type UpstreamPool } from "./upstream.js";
 import type { HeadDeadlines } from "./head-deadlines.js";
 
 // One client connection's requests, in order: each is read, given its credential when a route
@@ -128,8 +128,11 @@ function failureBody(ctx: RelayContext, match: RouteMatch, err: unknown): Record
   };
 }
 
-/** Why no connection to the service could be made: its certificate (with a hint) or the network. */
-function unreachableBody(dest: Destination, err: unknown): Record<string, string> {
+/** Why no connection to the service could be made: its certificate (with a hint), the user's proxy or the network. */
+export function unreachableBody(dest: Destination, err: unknown): Record<string, string> {
+  if (err instanceof EgressError) {
+    return { error: "upstream_proxy_failed", message: `${dest.host} could not be reached: ${err.message}`, hint: "check the proxy in authsome's environment (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY), or list the host in NO_PROXY to reach it directly" };
+  }
   const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
   // OpenSSL's verification codes (UNABLE_TO_VERIFY_LEAF_SIGNATURE, CERT_HAS_EXPIRED, ...) and Node's name check
   if (/CERT|SIGNATURE|ISSUER|SELF_SIGNED/.test(code)) {
@@ -209,7 +212,10 @@ async function exchange(ctx: RelayContext, client: ClientConnection, head: Reque
     }
     const up = conn.socket;
     client.upstream = up;
-    const requestHead = serializeRequest(head.method, path, upstreamFields(head, dest.authority, injection, held, upgrade));
+    const fields = upstreamFields(head, dest.authority, injection, held, upgrade);
+    // plain http through the user's proxy: the target in absolute form, and the proxy's own credential
+    if (conn.forwardProxy?.authorization) fields.push(["Proxy-Authorization", conn.forwardProxy.authorization]);
+    const requestHead = serializeRequest(head.method, conn.forwardProxy ? `http://${dest.authority}${path === "*" ? "" : path}` : path, fields);
     up.write(held && held.length > 0 ? Buffer.concat([requestHead, held]) : requestHead);
     let bodySent = bodyRead;
     if (!bodyRead) {

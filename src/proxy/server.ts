@@ -1,21 +1,24 @@
 import { once } from "node:events";
 import net, { type Socket } from "node:net";
 import tls from "node:tls";
-import { isLoopbackHost } from "../auth/http.js";
+import { egressFor, type EgressSettings } from "../auth/egress.js";
+import { isLoopbackHost } from "../auth/hosts.js";
 import { sameToken } from "../input/loopback.js";
 import type { RunCa } from "./ca.js";
-import { join, jsonResponse, serveConnection, type ClientSide, type RelayContext } from "./exchange.js";
+import { join, jsonResponse, serveConnection, unreachableBody, type ClientSide, type RelayContext } from "./exchange.js";
 import { HeadDeadlines } from "./head-deadlines.js";
 import { field, MessageError, type RequestHead } from "./http1.js";
 import type { CredentialSource } from "./inject.js";
 import type { SocketReader } from "./reader.js";
 import { splitHostPort, type RouteTable } from "./router.js";
-import { addressOf, destination, UpstreamPool } from "./upstream.js";
+import { addressOf, destination, openTunnel, UpstreamPool, type Destination } from "./upstream.js";
 
 // The run's proxy. It answers only requests that carry the run's credential. CONNECT to a
 // routed host: TLS is terminated with a leaf of the run CA and each request gets its credential
 // on the way out (upstream TLS verified). CONNECT to any other host: a blind byte tunnel, never
 // decrypted. Plain http: forwarded, and injected only for loopback destinations when asked for.
+// Services are reached through the user's own proxy when the environment names one (egress),
+// except destinations that --resolve sends somewhere (local stand-ins).
 
 export interface ProxyOptions {
   /** The per-run proxy credential (user "authsome"). */
@@ -31,6 +34,8 @@ export interface ProxyOptions {
   injectLoopbackHttp?: boolean;
   /** How long a begun request head may take (HEAD_TIMEOUT_MS). */
   headTimeoutMs?: number;
+  /** The user's own proxy (from authsome's environment), for connections to services. */
+  egress?: EgressSettings;
 }
 
 export interface RunningProxy {
@@ -48,12 +53,10 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
     sockets.add(s);
     s.once("close", () => sockets.delete(s));
   };
-  const pool = new UpstreamPool({
-    ...(opts.resolve ? { resolve: opts.resolve } : {}),
-    // one context for the extra CA, made once rather than per connection
-    ...(opts.upstreamCa?.length ? { secureContext: tls.createSecureContext({ ca: [...tls.rootCertificates, ...opts.upstreamCa] }) } : {}),
-    track,
-  });
+  // one context for the extra CA, made once rather than per connection
+  const trust = opts.upstreamCa?.length ? { secureContext: tls.createSecureContext({ ca: [...tls.rootCertificates, ...opts.upstreamCa] }) } : {};
+  const egress = (dest: Destination) => (opts.egress && !opts.resolve?.has(`${dest.host}:${dest.port}`) ? egressFor(opts.egress, dest.tls, dest.host) : undefined);
+  const pool = new UpstreamPool({ ...(opts.resolve ? { resolve: opts.resolve } : {}), ...trust, track, egress });
   const heads = new HeadDeadlines(opts.headTimeoutMs);
   const ctx: RelayContext = { routes: opts.routes, credentials: opts.credentials, pool, heads };
 
@@ -108,20 +111,30 @@ export async function startProxy(opts: ProxyOptions): Promise<RunningProxy> {
   }
 
   function tunnel(socket: Socket, queued: Buffer, target: { host: string; port: number }): void {
-    const to = addressOf(opts.resolve, target.host, target.port);
+    const dest = destination(target.host, target.port, true);
+    const via = egress(dest);
+    const opened = via ? openTunnel(via, target.host, target.port, { ...trust, track }) : directConnection(addressOf(opts.resolve, target.host, target.port));
+    opened.then(
+      ({ socket: upstream, rest }) => {
+        if (socket.destroyed) return void upstream.destroy();
+        socket.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+        join(socket, queued, upstream, rest);
+      },
+      (err: unknown) => void socket.end(jsonResponse(502, unreachableBody(dest, err), true)),
+    );
+  }
+
+  function directConnection(to: { host: string; port: number }): Promise<{ socket: Socket; rest: Buffer }> {
     const upstream = net.connect({ host: to.host, port: to.port });
     track(upstream);
     upstream.setNoDelay(true);
-    let connected = false;
-    upstream.once("connect", () => {
-      connected = true;
-      socket.write("HTTP/1.1 200 Connection Established\r\n\r\n");
-      join(socket, queued, upstream, Buffer.alloc(0));
-    });
-    upstream.once("error", () => {
-      if (connected) socket.destroy();
-      else socket.end(jsonResponse(502, { error: "upstream_unreachable", message: `${target.host} could not be reached` }, true));
-    });
+    return once(upstream, "connect").then(
+      () => ({ socket: upstream, rest: Buffer.alloc(0) }),
+      (err: unknown) => {
+        upstream.destroy();
+        throw err;
+      },
+    );
   }
 
   const server = net.createServer((socket) => {

@@ -1,11 +1,14 @@
 import { once } from "node:events";
 import net, { type Socket } from "node:net";
 import tls, { type SecureContext } from "node:tls";
+import { connectRefused, type EgressProxy } from "../auth/egress.js";
+import { parseResponseHead } from "./http1.js";
 import { SocketReader } from "./reader.js";
 
 // Connections to the services, kept open between requests (per host, most recently used
 // first). TLS is verified against the name the child asked for, whatever address --resolve
-// sends it to; sessions are resumed on new connections.
+// sends it to; sessions are resumed on new connections. Where the user's own proxy applies
+// (egress.ts), https goes through a CONNECT tunnel and plain http to the proxy itself.
 
 export interface Destination {
   /** The name the child asked for (certificates are checked against it). */
@@ -32,6 +35,8 @@ export interface UpstreamConnection {
   key: string;
   /** When it went back to the pool (performance.now()). */
   idleSince: number;
+  /** Plain http through the user's proxy: requests go to it in absolute form, with its credential. */
+  forwardProxy: EgressProxy | undefined;
 }
 
 export interface UpstreamOptions {
@@ -41,12 +46,25 @@ export interface UpstreamOptions {
   secureContext?: SecureContext;
   /** Every socket opened, so that closing the proxy can end them. */
   track: (socket: Socket) => void;
+  /** The user's proxy a destination is reached through, if any. */
+  egress?: (dest: Destination) => EgressProxy | undefined;
 }
 
 const MAX_IDLE_PER_HOST = 64;
 /** An idle connection older than this is not reused (services close theirs after a while; no timer per connection). */
 const IDLE_LIMIT_MS = 30_000;
 const CONNECT_TIMEOUT_MS = 30_000;
+const HEAD_LIMIT = 64 * 1024;
+
+/** The user's proxy could not be used, or refused: the message names it (password starred). */
+export class EgressError extends Error {
+  constructor(
+    readonly proxy: EgressProxy,
+    readonly reason: string,
+  ) {
+    super(`the proxy ${proxy.display} ${reason}`);
+  }
+}
 
 /** Where `--resolve` sends a name, or the name itself. */
 export function addressOf(resolve: UpstreamOptions["resolve"], host: string, port: number): { host: string; port: number } {
@@ -76,8 +94,9 @@ export class UpstreamPool {
   }
 
   private async open(dest: Destination): Promise<UpstreamConnection> {
-    const socket = await this.connect(dest);
-    const conn: UpstreamConnection = { socket, reader: new SocketReader(socket), reused: false, key: dest.key, idleSince: 0 };
+    const via = this.opts.egress?.(dest);
+    const socket = await this.connect(dest, via);
+    const conn: UpstreamConnection = { socket, reader: new SocketReader(socket), reused: false, key: dest.key, idleSince: 0, forwardProxy: dest.tls ? undefined : via };
     socket.once("close", () => this.forget(conn));
     return conn;
   }
@@ -98,13 +117,13 @@ export class UpstreamPool {
     if (i >= 0) list!.splice(i, 1);
   }
 
-  private async connect(dest: Destination): Promise<Socket> {
+  private async connect(dest: Destination, via: EgressProxy | undefined): Promise<Socket> {
     const to = addressOf(this.opts.resolve, dest.host, dest.port);
     let socket: Socket;
     if (dest.tls) {
+      const tunnel = via ? await tunnelThrough(via, dest.host, dest.port, this.opts) : undefined;
       const secure = tls.connect({
-        host: to.host,
-        port: to.port,
+        ...(tunnel ? { socket: tunnel } : { host: to.host, port: to.port }),
         servername: net.isIP(dest.host) ? undefined : dest.host,
         ALPNProtocols: ["http/1.1"],
         session: this.sessions.get(dest.key),
@@ -114,6 +133,8 @@ export class UpstreamPool {
       });
       secure.on("session", (session: Buffer) => this.sessions.set(dest.key, session));
       socket = secure;
+    } else if (via) {
+      return proxyConnection(via, this.opts);
     } else {
       socket = net.connect({ host: to.host, port: to.port });
     }
@@ -134,4 +155,64 @@ export class UpstreamPool {
     for (const list of this.idle.values()) for (const conn of list) conn.socket.destroy();
     this.idle.clear();
   }
+}
+
+/** An open connection to the user's proxy (TLS for an https:// one, verified like the services). */
+async function proxyConnection(proxy: EgressProxy, opts: Pick<UpstreamOptions, "secureContext" | "track">): Promise<Socket> {
+  const host = proxy.url.hostname.replace(/^\[|\]$/g, "");
+  const secure = proxy.url.protocol === "https:";
+  const port = Number(proxy.url.port) || (secure ? 443 : 80);
+  const socket = secure
+    ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ...(opts.secureContext ? { secureContext: opts.secureContext } : {}) })
+    : net.connect({ host, port });
+  opts.track(socket);
+  socket.setNoDelay(true);
+  socket.setTimeout(CONNECT_TIMEOUT_MS, () => socket.destroy(new Error("no answer within 30 s")));
+  try {
+    await once(socket, secure ? "secureConnect" : "connect");
+  } catch (err) {
+    socket.destroy();
+    throw new EgressError(proxy, `could not be reached (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  socket.setTimeout(0);
+  return socket;
+}
+
+/**
+ * A tunnel to host:port through the user's proxy (CONNECT, with the proxy's credential), and what
+ * the proxy sent past its answer; rejects with EgressError when the proxy refuses or cannot be reached.
+ */
+export async function openTunnel(proxy: EgressProxy, host: string, port: number, opts: Pick<UpstreamOptions, "secureContext" | "track">): Promise<{ socket: Socket; rest: Buffer }> {
+  const socket = await proxyConnection(proxy, opts);
+  const authority = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+  socket.write(`CONNECT ${authority} HTTP/1.1\r\nHost: ${authority}\r\n${proxy.authorization ? `Proxy-Authorization: ${proxy.authorization}\r\n` : ""}\r\n`);
+  let silent = false;
+  socket.setTimeout(CONNECT_TIMEOUT_MS, () => {
+    silent = true;
+    socket.destroy();
+  });
+  const reader = new SocketReader(socket);
+  try {
+    const raw = await reader.head(HEAD_LIMIT, 502);
+    if (!raw) throw new EgressError(proxy, silent ? `did not answer CONNECT ${authority} within 30 s` : `closed the connection instead of answering CONNECT ${authority}`);
+    const answer = parseResponseHead(raw);
+    if (answer.status < 200 || answer.status > 299) throw new EgressError(proxy, connectRefused(answer.status, authority));
+  } catch (err) {
+    socket.destroy();
+    throw err instanceof EgressError ? err : new EgressError(proxy, `answered CONNECT ${authority} with something other than HTTP (${(err as Error).message})`);
+  }
+  socket.setTimeout(0);
+  const rest = reader.detach();
+  socket.pause();
+  return { socket, rest };
+}
+
+/** A tunnel for TLS to the service: nothing may come before the service's own handshake. */
+async function tunnelThrough(proxy: EgressProxy, host: string, port: number, opts: Pick<UpstreamOptions, "secureContext" | "track">): Promise<Socket> {
+  const { socket, rest } = await openTunnel(proxy, host, port, opts);
+  if (rest.length > 0) {
+    socket.destroy();
+    throw new EgressError(proxy, "sent bytes of its own into the tunnel before the service's TLS handshake");
+  }
+  return socket;
 }

@@ -298,6 +298,12 @@ export async function startTlsPeer(options: TlsPeerOptions): Promise<TlsPeer> {
         const prefix = url.searchParams.get("prefix") ?? "";
         return sendJson(res, { count: requests.filter((q) => q.path.startsWith(prefix)).length });
       }
+      if (url.pathname === "/oauth/token") {
+        // a token endpoint for the tests of how authsome's own calls travel (through a user's
+        // proxy): each refresh grant gets a new access token
+        if (new URLSearchParams(raw.toString("utf8")).get("grant_type") !== "refresh_token") return void res.writeHead(400, { "Content-Type": "application/json" }).end('{"error":"unsupported_grant_type"}');
+        return sendJson(res, { access_token: `peer-issued-${requests.length}`, token_type: "Bearer", expires_in: 3600 });
+      }
       await serve(req, res, url);
     });
   });

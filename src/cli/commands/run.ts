@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { loginCommand, usableConnection } from "../../auth/credentials.js";
 import { apiKeyEnvName } from "../../auth/flows/api-key.js";
+import { egressSettings } from "../../auth/egress.js";
 import { DEFAULT_REFRESH_WINDOW_SECONDS } from "../../auth/expiry.js";
 import { CredentialMissingError, UsageError } from "../../errors.js";
 import { audit } from "../../home/audit.js";
@@ -92,16 +93,6 @@ function checkValues(opts: RunOptions): void {
 }
 
 /** A proxy URL without its password (it may hold one). */
-function redactedUrl(value: string): string {
-  try {
-    const url = new URL(value);
-    if (url.password) url.password = "***";
-    return url.href.replace(/\/$/, "");
-  } catch {
-    return "a value that is not a URL";
-  }
-}
-
 /** The variables a definition reads secrets from at login: the child must not inherit them. */
 function secretVariables(def: ProviderDefinition): string[] {
   const names = [def.oauth?.client_secret_env, def.oauth1?.consumer_secret_env, def.oauth1?.access_token_env, def.oauth1?.access_token_secret_env, apiKeyEnvName(def)];
@@ -162,10 +153,9 @@ export default async function runCommand(ctx: CommandContext, command: string[],
   for (const host of bypassed) {
     ctx.out.warn(`NO_PROXY covers ${host}: the child's requests to it skip the proxy and carry only the placeholder (take it out of NO_PROXY to inject)`);
   }
-  const userProxy = ctx.io.env.HTTPS_PROXY || ctx.io.env.https_proxy || ctx.io.env.ALL_PROXY || ctx.io.env.all_proxy;
-  if (userProxy) {
-    ctx.out.warn(`the proxy in your environment (${redactedUrl(userProxy)}) is not used: authsome connects to services directly, and the child gets authsome's proxy in its place`);
-  }
+  // the user's own proxy: authsome reaches services through it, and the child gets authsome's in its place
+  const egress = egressSettings(ctx.io.env);
+  for (const problem of egress.unusable) ctx.out.warn(`the proxy in your environment (${problem}) is not used: authsome connects to services directly`);
   if (!injectLoopbackHttp) {
     for (const host of loopbackHosts(routes.hostNames).filter((h) => !bypassed.includes(h))) {
       ctx.out.warn(`${host} is a loopback address, which the child reaches without the proxy: its requests to it carry only the placeholder (--inject-loopback-http sends loopback through the proxy)`);
@@ -199,7 +189,7 @@ export default async function runCommand(ctx: CommandContext, command: string[],
   const credentials = new CredentialSource(ctx.connections, definitions, windowSeconds);
   let proxy: RunningProxy | undefined;
   try {
-    proxy = await startProxy({ token, ca, routes, credentials, resolve, injectLoopbackHttp, ...(upstreamCa ? { upstreamCa } : {}) });
+    proxy = await startProxy({ token, ca, routes, credentials, resolve, injectLoopbackHttp, egress, ...(upstreamCa ? { upstreamCa } : {}) });
     const env = childEnv({
       base: ctx.io.env,
       proxyUrl: `http://authsome:${token}@127.0.0.1:${proxy.port}`,
@@ -210,7 +200,8 @@ export default async function runCommand(ctx: CommandContext, command: string[],
       loopbackThroughProxy: injectLoopbackHttp,
     });
     const injected = routes.providers;
-    ctx.out.info(`authsome run: ${injected.length ? `injecting ${injected.join(", ")}` : "no provider to inject"} (proxy 127.0.0.1:${proxy.port})`);
+    const through = egress.https ? `, reaching services through ${egress.https.display}` : "";
+    ctx.out.info(`authsome run: ${injected.length ? `injecting ${injected.join(", ")}` : "no provider to inject"} (proxy 127.0.0.1:${proxy.port}${through})`);
     audit(ctx.home, "run", { profile: ctx.profile, providers: injected, command: basename(command[0]!) });
     return await runChild(command, env);
   } finally {
