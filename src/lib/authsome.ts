@@ -5,6 +5,7 @@ import { resolve } from "node:path";
 import { CredentialMissingError, UsageError } from "../errors.js";
 import { assertName } from "../home/names.js";
 import { usableConnection } from "../auth/credentials.js";
+import { egressProxyFor, proxyDispatcher } from "../auth/egress.js";
 import { DEFAULT_REFRESH_WINDOW_SECONDS } from "../auth/expiry.js";
 import { EXPORT_FORMATS, exportConnection, type ExportFormat } from "../auth/export.js";
 import { login as runLogin, loginSummary, type LoginSummary } from "../auth/login.js";
@@ -329,7 +330,9 @@ export class Authsome {
       const auth = sign(url, method, body);
       if (auth) for (const [name, value] of Object.entries(auth)) sent.set(name, value);
       else for (const name of [...credentialHeaders, "authorization"]) sent.delete(name);
-      const response = await fetch(url, { ...req.rest, method, headers: sent, body, redirect: follow ? "manual" : req.redirect });
+      // through the user's proxy (HTTPS_PROXY, ...) as authsome's own calls go, unless the caller picked a dispatcher
+      const proxy = "dispatcher" in req.rest ? undefined : egressProxyFor(url);
+      const response = await fetch(url, { ...req.rest, ...(proxy ? { dispatcher: await proxyDispatcher(proxy) } : {}), method, headers: sent, body, redirect: follow ? "manual" : req.redirect });
       // what fetch tells of a redirected response (its url is already the last one asked for)
       if (hop > 0) Object.defineProperty(response, "redirected", { value: true });
       const location = response.headers.get("location");

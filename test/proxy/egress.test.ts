@@ -2,13 +2,17 @@
 // peers/forward-proxy.ts): `authsome run` reaches services through it, https in CONNECT tunnels
 // with the credential added inside them (the proxy never sees it) and plain http in absolute
 // form; NO_PROXY hosts and --resolve'd ones go direct; a proxy that refuses is named in the
-// child's 502 (its password starred); authsome's own calls (a token refresh) go through it too.
+// child's 502 (its password starred); authsome's own calls (a token refresh) and the library's
+// fetch go through it too.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { once } from "node:events";
 import { createServer, type IncomingHttpHeaders, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { cliAsync, emptyHome, writeProvider } from "../helpers.js";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { cliAsync, emptyHome, ROOT, writeProvider } from "../helpers.js";
 import { startForwardProxy, type ForwardProxy } from "../peers/forward-proxy.js";
 import { startTlsPeer, type TlsPeer } from "../peers/tls-server.js";
 import { Home } from "../../src/home/home.js";
@@ -155,6 +159,27 @@ test("authsome's own calls go through the user's proxy: a refresh reaches the to
   assert.notEqual(refused.code, 0);
   assert.match(refused.stderr, /could not reach the token endpoint https:\/\/auth\.egress\.test\/oauth\/token through the proxy http:\/\/corp:\*\*\*@127\.0\.0\.1:\d+: the proxy answered 407 to CONNECT auth\.egress\.test:443/);
   assert.ok(!refused.stderr.includes("wrong-password-SECRET"));
+});
+
+test("the library's fetch goes through the user's proxy too, unless given a dispatcher of its own", async () => {
+  // a Node process of its own: it trusts the peer's CA from its start (NODE_EXTRA_CA_CERTS)
+  const script = `
+    import { Authsome } from ${JSON.stringify(join(ROOT, "dist/index.js"))};
+    import { Agent } from "undici";
+    const authsome = new Authsome();
+    console.log((await authsome.fetch("openai", "https://api.openai.com/v1/library-through-egress")).status);
+    // a dispatcher of the caller's own goes direct, where the name cannot be resolved
+    console.log(await authsome.fetch("openai", "https://api.openai.com/v1/own-dispatcher", { dispatcher: new Agent() }).then((res) => res.status, (err) => err.cause?.code));
+  `;
+  const before = egress.log().length;
+  // asynchronous: the peer answers from this process
+  const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], {
+    env: { ...process.env, AUTHSOME_HOME: home, NODE_EXTRA_CA_CERTS: peer.caFile, HTTPS_PROXY: egress.url(USER, PASSWORD), NO_PROXY: "" },
+    cwd: ROOT,
+  });
+  assert.deepEqual(stdout.trim().split("\n"), ["200", "ENOTFOUND"]);
+  assert.equal(seen(peer, "/v1/library-through-egress").headers.authorization, `Bearer ${SECRETS.openai}`);
+  assert.deepEqual(egress.log().slice(before), [{ connect: "api.openai.com:443", auth: [USER, PASSWORD] }]);
 });
 
 async function expire(h: string): Promise<void> {
