@@ -1,8 +1,8 @@
-import { CredentialMissingError } from "../errors.js";
+import { CredentialMissingError, UsageError } from "../errors.js";
 import type { OAuthSection, ProviderDefinition } from "../providers/schema.js";
 import { expandBaseUrl } from "../providers/validate.js";
 import type { Connections } from "../vault/connections.js";
-import type { ClientRecord, ConnectionRecord } from "../vault/records.js";
+import type { ClientRecord, ConnectionAuthType, ConnectionRecord } from "../vault/records.js";
 import type { OAuthClient } from "./token-client.js";
 import { reloginHint } from "./credentials.js";
 
@@ -48,4 +48,58 @@ export interface Registration {
 export function registration(record: ClientRecord | undefined): Registration | undefined {
   const value = record?.metadata?.registration;
   return value && typeof value === "object" ? (value as Registration) : undefined;
+}
+
+/** The client a connection was issued to: OAuth 2.0 connections by client_id, OAuth 1.0a and app-only ones by consumer key. */
+const SERVES: Record<"client_id" | "consumer_key", { kinds: ConnectionAuthType[]; what: string }> = {
+  client_id: { kinds: ["oauth2"], what: "client" },
+  consumer_key: { kinds: ["oauth1", "app_only"], what: "consumer key" },
+};
+
+export interface ClientChange {
+  field: "client_id" | "consumer_key";
+  /** The stored client's id. */
+  stored: string | null | undefined;
+  /** The id the login uses; undefined for a client it would register (RFC 7591). */
+  next: string | undefined;
+  /** Why a registration would replace it, and how not to (dcr). */
+  registering?: { redirectUri: string; hint: string };
+}
+
+/**
+ * A provider keeps one client for all its connections (the shared store format): a login that
+ * brings another would leave the others refreshing (or signing) with a client that did not issue
+ * their tokens. Refused unless --force, before the login asks anything of the person.
+ */
+export async function assertClientOfOthers(
+  ctx: { definition: { name: string }; connection: string; options: { force?: boolean }; connections: Connections },
+  change: ClientChange,
+): Promise<void> {
+  const { field, stored, next } = change;
+  if (!stored || stored === next || ctx.options.force) return;
+  const provider = ctx.definition.name;
+  const { kinds, what } = SERVES[field];
+  const others = (await ctx.connections.list(provider)).filter((e) => e.connection !== ctx.connection && e.record && kinds.includes(e.record.auth_type)).map((e) => `"${e.connection}"`);
+  if (others.length === 0) return;
+  const issued = `the connections ${others.join(", ")} of "${provider}" were issued to ${what} ${stored}`;
+  if (change.registering) {
+    throw new UsageError(`${issued}; registering a new client for ${change.registering.redirectUri} would replace it (a provider keeps one client for all its connections)`, {
+      hint: `${change.registering.hint}; --force registers a new one, and those connections then need a new login`,
+    });
+  }
+  throw new UsageError(`${issued}, not ${next}; a provider keeps one ${what} for all its connections`, {
+    hint: `log in with ${what} ${stored}, or keep the other in another profile (--profile); --force replaces it, and those connections then need a new login`,
+  });
+}
+
+/**
+ * The provider's client record after a login: the login's fields over the stored ones. Another
+ * client_id is another client: nothing of the old one's registration (its authentication method
+ * and endpoints) carries over to it.
+ */
+export function mergedClient(stored: ClientRecord | undefined, next: Partial<ClientRecord>): Partial<ClientRecord> {
+  if (!stored) return next;
+  const metadata = { ...stored.metadata, ...next.metadata };
+  if (next.client_id !== undefined && next.client_id !== stored.client_id && !next.metadata?.registration) delete metadata.registration;
+  return { ...stored, ...next, metadata };
 }

@@ -8,6 +8,7 @@ import type { FlowType, ProviderDefinition } from "../providers/schema.js";
 import { expandBaseUrl } from "../providers/validate.js";
 import type { Connections } from "../vault/connections.js";
 import type { ClientRecord, ConnectionRecord } from "../vault/records.js";
+import { mergedClient } from "./client-credentials.js";
 import { loginCancelled, type LoginInteraction } from "./interaction.js";
 
 export interface LoginOptions {
@@ -113,12 +114,10 @@ export async function login(target: LoginTarget, base: ProviderDefinition, optio
   const result = await run({ definition, profile: target.profile, connection, options, interaction, connections: target.connections });
   // a flow that finished on its own (an API key, tokens from the environment) stores nothing once cancelled
   if (interaction.signal?.aborted) throw loginCancelled();
-  if (result.client) {
-    const stored = await target.connections.client(provider).catch(() => undefined);
-    await target.connections.saveClient(provider, { ...stored, ...result.client });
-  }
-  // asked again under the store's lock: a login that ran meanwhile in parallel is not overwritten
-  await target.connections.save(result.record, refuseConnected);
+  // asked again under the store's lock: a login that ran meanwhile in parallel is not overwritten;
+  // the client the connection was issued to is stored in the same write
+  const client = result.client;
+  await target.connections.save(result.record, refuseConnected, client && ((stored) => mergedClient(stored, client)));
   audit(target.home, "login", { provider, connection, profile: target.profile, flow, account: result.record.account.id ?? undefined });
   return { record: result.record, flow };
 }

@@ -1,6 +1,6 @@
 // The CLI's side of a login: the browser when one can be opened, the terminal otherwise.
 // Sensitive values: the local browser form when a display is available, else a hidden prompt.
-import { loginDeadlines, type InputRequest, type LoginInteraction } from "../auth/interaction.js";
+import { loginCancelled, loginDeadlines, type InputRequest, type LoginInteraction } from "../auth/interaction.js";
 import { canOpenBrowser, openBrowser } from "./browser.js";
 import { firstLine } from "./line.js";
 import { canPrompt, readHidden, type PromptIo } from "./prompt.js";
@@ -51,7 +51,11 @@ async function askInTerminal(io: PromptIo, request: InputRequest, say: (m: strin
   const answers: Record<string, string> = {};
   for (const field of request.fields) {
     for (;;) {
-      const value = (await readHidden(io, `${field.label}${field.optional ? " (leave empty if none)" : ""}: `)).trim();
+      // Ctrl-C or Ctrl-D at the prompt ends the login as any other cancellation does
+      const typed = await readHidden(io, `${field.label}${field.optional ? " (leave empty if none)" : ""}: `).catch(() => {
+        throw loginCancelled();
+      });
+      const value = typed.trim();
       const problem = !value ? (field.optional ? undefined : `${field.label} is empty`) : field.check?.(value);
       if (!problem) {
         answers[field.name] = value;

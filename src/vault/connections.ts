@@ -70,7 +70,7 @@ export class Connections {
    * Stores a connection and lists it in the provider's metadata (the first one becomes the default).
    * `check` sees the record stored under that name now, inside the write lock, and refuses by throwing.
    */
-  async save(record: ConnectionRecord, check?: (stored: ConnectionRecord | undefined) => void): Promise<void> {
+  async save(record: ConnectionRecord, check?: (stored: ConnectionRecord | undefined) => void, client?: (stored: ClientRecord | undefined) => Partial<ClientRecord>): Promise<void> {
     const { provider, connection_name: name } = record;
     await this.vault.update(async (tx) => {
       if (check) check(await this.readIn(tx, keys.connection(this.profile, provider, name)));
@@ -78,13 +78,13 @@ export class Connections {
       if (!meta.connection_names.includes(name)) meta.connection_names.push(name);
       meta.default_connection ??= name;
       meta.last_used_connection = name;
-      return {
-        changes: [
-          [keys.connection(this.profile, provider, name), connectionForStore({ ...record, profile: this.profile })],
-          [keys.metadata(this.profile, provider), meta],
-        ],
-        result: undefined,
-      };
+      const changes: Array<readonly [string, Record<string, unknown>]> = [
+        [keys.connection(this.profile, provider, name), connectionForStore({ ...record, profile: this.profile })],
+        [keys.metadata(this.profile, provider), meta],
+      ];
+      // the client the connection was issued to, in the same write: a refused save stores neither
+      if (client) changes.push([keys.client(this.profile, provider), this.clientRecord(provider, client(await tx.get<ClientRecord>(keys.client(this.profile, provider)).catch(() => undefined)))]);
+      return { changes, result: undefined };
     });
   }
 
@@ -139,19 +139,11 @@ export class Connections {
   }
 
   async saveClient(provider: string, fields: Partial<ClientRecord>): Promise<void> {
-    const record: ClientRecord = {
-      schema_version: SCHEMA_VERSION,
-      profile: this.profile,
-      provider,
-      client_id: null,
-      client_secret: null,
-      base_url: null,
-      host_url: null,
-      scopes: null,
-      metadata: {},
-      ...fields,
-    };
-    await this.vault.write([[keys.client(this.profile, provider), record]]);
+    await this.vault.write([[keys.client(this.profile, provider), this.clientRecord(provider, fields)]]);
+  }
+
+  private clientRecord(provider: string, fields: Partial<ClientRecord>): ClientRecord {
+    return { schema_version: SCHEMA_VERSION, profile: this.profile, provider, client_id: null, client_secret: null, base_url: null, host_url: null, scopes: null, metadata: {}, ...fields };
   }
 
   /** Deletes the provider's client credentials; true when there were any. Writes nothing otherwise. */

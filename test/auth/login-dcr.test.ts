@@ -5,7 +5,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import { startOidcServer, type OidcServer } from "../peers/oidc.js";
-import { cliAsync, emptyHome, writeProvider } from "../helpers.js";
+import { cliAsync, emptyHome, freePort, writeProvider } from "../helpers.js";
 import { recordingBrowser } from "./login-fixtures.js";
 import { Home } from "../../src/home/home.js";
 import { Connections } from "../../src/vault/connections.js";
@@ -51,11 +51,11 @@ function homeWithMcpProvider(oauth: Record<string, unknown>): string {
   return home;
 }
 
-async function dcrLogin(home: string, extra: string[] = []): Promise<URL> {
+async function dcrLogin(home: string, extra: string[] = [], port = PORT, env: Record<string, string> = {}): Promise<URL> {
   const opener = recordingBrowser();
-  const running = cliAsync(["login", "mcpdemo", "--port", String(PORT), "--timeout", "30", ...extra], { home, env: { BROWSER: opener.command, DISPLAY: undefined } });
+  const running = cliAsync(["login", "mcpdemo", "--port", String(port), "--timeout", "30", ...extra], { home, env: { BROWSER: opener.command, DISPLAY: undefined, ...env } });
   const authorize = new URL(await opener.url(0));
-  await fetch(await server.authorize(authorize, REDIRECT));
+  await fetch(await server.authorize(authorize, `http://127.0.0.1:${port}/auth/callback/oauth`));
   const r = await running;
   assert.equal(r.code, 0, r.stderr);
   return authorize;
@@ -130,4 +130,53 @@ test("discovery URLs: path insertion for RFC 8414 and RFC 9728, OpenID appended 
   assert.equal(resourceMetadataHint('Bearer realm="mcp", resource_metadata="https://mcp.example.com/.well-known/oauth-protected-resource"'), "https://mcp.example.com/.well-known/oauth-protected-resource");
   assert.equal(resourceMetadataHint("Bearer resource_metadata=https://x.example/m, scope=read"), "https://x.example/m");
   assert.equal(resourceMetadataHint('Bearer error="invalid_token"'), undefined);
+});
+
+/** Makes the stored token of `connection` look expired, so that the next get refreshes it. */
+async function expire(home: string, connection = "default"): Promise<void> {
+  const store = new Connections(new Vault(new Home(home), "default"));
+  const stored = (await store.get("mcpdemo", connection))!;
+  await store.put({ ...stored, expires_at: new Date(Date.now() - 1000).toISOString() });
+  store.vault.close();
+}
+
+const issuerProvider = () => ({ authorization_url: `${server.issuer}/auth`, token_url: `${server.issuer}/token`, issuer: server.issuer, scopes: ["openid", "offline_access"], supports_dcr: true, client_secret_env: "MCPDEMO_CLIENT_SECRET" });
+
+test("a dcr login on another port does not register a client over the one other connections were issued to; --force does", async () => {
+  const home = homeWithMcpProvider(issuerProvider());
+  const first = await dcrLogin(home);
+  const other = await freePort();
+  const opener = recordingBrowser();
+  const refused = await cliAsync(["login", "mcpdemo", "--connection", "second", "--port", String(other), "--timeout", "30"], { home, env: { BROWSER: opener.command, DISPLAY: undefined } });
+  assert.equal(refused.code, 2, refused.stderr);
+  assert.match(refused.stderr, new RegExp(`the connections "default" of "mcpdemo" were issued to client ${first.searchParams.get("client_id")}; registering a new client for http://127\\.0\\.0\\.1:${other}/auth/callback/oauth would replace it`));
+  assert.match(refused.stderr, new RegExp(`hint: log in with --port ${PORT} to use that client`));
+  assert.equal(opener.opened(), 0, "refused before the browser opened");
+  // the first connection still refreshes with its client
+  await expire(home);
+  const refreshed = await cliAsync(["get", "mcpdemo", "--field", "access_token", "--show-secret"], { home });
+  assert.equal(refreshed.code, 0, refreshed.stderr);
+  // the same port reuses the client; --force registers another
+  const second = await dcrLogin(home, ["--connection", "second"]);
+  assert.equal(second.searchParams.get("client_id"), first.searchParams.get("client_id"));
+  const forced = await dcrLogin(home, ["--connection", "third", "--force"], other);
+  assert.notEqual(forced.searchParams.get("client_id"), first.searchParams.get("client_id"));
+});
+
+test("a pre-registered client after a registered one takes nothing of the registration: refresh authenticates it as itself", async () => {
+  const home = homeWithMcpProvider(issuerProvider());
+  await dcrLogin(home);
+  await server.addClient({ client_id: "manual-confidential", client_secret: "manual-secret-SECRET", token_endpoint_auth_method: "client_secret_basic", redirect_uris: [REDIRECT] } as never);
+  const manual = await dcrLogin(home, ["--force", "--client-id", "manual-confidential"], PORT, { MCPDEMO_CLIENT_SECRET: "manual-secret-SECRET" });
+  assert.equal(manual.searchParams.get("client_id"), "manual-confidential");
+  const store = new Connections(new Vault(new Home(home), "default"));
+  const client = (await store.client("mcpdemo"))!;
+  store.vault.close();
+  assert.equal(client.client_id, "manual-confidential");
+  assert.equal(client.metadata.registration, undefined, "the old client's registration is not this client's");
+  await expire(home);
+  server.resetCounters();
+  const refreshed = await cliAsync(["get", "mcpdemo", "--field", "access_token", "--show-secret"], { home });
+  assert.equal(refreshed.code, 0, refreshed.stderr);
+  assert.equal(server.tokenRequests("refresh_token"), 1);
 });

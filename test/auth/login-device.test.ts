@@ -5,7 +5,8 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { CLIENTS, startOidcServer, type OidcServer } from "../peers/oidc.js";
 import { CLI, cliAsync } from "../helpers.js";
-import { homeWithProvider, assertStoredTokenWorks } from "./login-fixtures.js";
+import { homeWithProvider, assertStoredTokenWorks, recordingBrowser } from "./login-fixtures.js";
+import { freshConnection, openConnections } from "./oidc-home.js";
 
 let server: OidcServer;
 before(async () => {
@@ -78,6 +79,83 @@ test("device flow: slow_down makes the poller wait longer between polls, then th
   assert.ok(polls[1]!.at - polls[0]!.at >= 380, `waited ${polls[1]!.at - polls[0]!.at} ms after the first slow_down`);
   assert.ok(polls[2]!.at - polls[1]!.at >= 580, `waited ${polls[2]!.at - polls[1]!.at} ms after the second slow_down`);
   await assertStoredTokenWorks(server, home);
+});
+
+test("device flow: a failing token endpoint while the person approves is waited out, polling less often; the login completes", async () => {
+  const home = homeWithProvider(server);
+  server.resetCounters();
+  server.failNext("503", 1);
+  server.failNext("500", 1);
+  const r = await deviceLogin(home, { LOCALIDP_CLIENT_ID: CLIENTS.basic.clientId, LOCALIDP_CLIENT_SECRET: CLIENTS.basic.clientSecret }, (c) => server.approveDeviceCode(c));
+  assert.equal(r.code, 0, r.stderr);
+  const polls = server.tokenRequestLog().filter((p) => p.grantType === "urn:ietf:params:oauth:grant-type:device_code");
+  assert.ok(polls.length >= 3, `polled ${polls.length} times`);
+  // the test's interval is 200 ms; each failure doubles it (RFC 8628 3.5)
+  assert.ok(polls[1]!.at - polls[0]!.at >= 380, `waited ${polls[1]!.at - polls[0]!.at} ms after the first failure`);
+  assert.ok(polls[2]!.at - polls[1]!.at >= 780, `waited ${polls[2]!.at - polls[1]!.at} ms after the second`);
+  await assertStoredTokenWorks(server, home);
+});
+
+test("a login refused when it stores (a parallel login won) leaves the provider's client as the winner stored it", async () => {
+  const home = homeWithProvider(server);
+  const r = await deviceLogin(home, { LOCALIDP_CLIENT_ID: CLIENTS.public.clientId }, async (c) => {
+    // meanwhile, a parallel login with the confidential client stores its connection first
+    const connections = openConnections(home);
+    await connections.saveClient("localidp", { client_id: CLIENTS.basic.clientId, client_secret: CLIENTS.basic.clientSecret });
+    await connections.save(await freshConnection(server));
+    connections.vault.close();
+    await server.approveDeviceCode(c);
+  });
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /already has a connected connection "default"/);
+  const connections = openConnections(home);
+  const client = await connections.client("localidp");
+  connections.vault.close();
+  assert.equal(client?.client_id, CLIENTS.basic.clientId, "the client the stored connection was issued to");
+  await assertStoredTokenWorks(server, home);
+});
+
+test("device flow: an answer that would put escape sequences on the terminal, or hand the browser something other than a web address, is refused or dropped", async () => {
+  const answers = [
+    { user_code: "AB\u001b]0;owned\u0007CD", verification_uri: "https://example.test/device" },
+    { user_code: "ABCD-EFGH", verification_uri: "--renderer-cmd-prefix=touch /tmp/pwned" },
+    { user_code: "ABCD-EFGH", verification_uri: "http://127.0.0.1/verify", verification_uri_complete: "--renderer-cmd-prefix=touch /tmp/pwned" },
+  ];
+  let answer = answers[0]!;
+  const http = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      const send = (status: number, value: unknown) => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(value));
+      if (req.url === "/device") return send(200, { device_code: "dev-123", interval: 1, expires_in: 60, ...answer });
+      send(200, { access_token: "device-access-token", token_type: "Bearer", expires_in: 3600 });
+    });
+  });
+  await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+  const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+  try {
+    const home = homeWithProvider(server, { token_url: `${base}/token`, device_authorization_url: `${base}/device`, client_auth_method: "none" });
+    const opener = recordingBrowser();
+    const login = () => cliAsync(["login", "localidp", "--flow", "device_code", "--timeout", "20", "--force"], { home, env: { LOCALIDP_CLIENT_ID: "device-client", AUTHSOME_DEVICE_POLL_INTERVAL_MS: "100", BROWSER: opener.command, DISPLAY: ":0" } });
+    const escape = await login();
+    assert.equal(escape.code, 4);
+    assert.match(escape.stderr, /answered with a user_code that cannot be shown; refused/);
+    assert.ok(!escape.stderr.includes("\u001b"), "no escape sequence reached the terminal");
+    answer = answers[1]!;
+    const notWeb = await login();
+    assert.equal(notWeb.code, 4);
+    assert.match(notWeb.stderr, /answered with a verification_uri that is not an https address; refused/);
+    answer = answers[2]!;
+    const dropped = await login();
+    assert.equal(dropped.code, 0, dropped.stderr);
+    assert.match(dropped.stderr, /http:\/\/127\.0\.0\.1\/verify/);
+    assert.equal(opener.opened(), 0, "the browser never got a command-line switch");
+    // a web address is opened as before
+    answer = { ...answers[2]!, verification_uri_complete: "http://127.0.0.1/verify?code=ABCD-EFGH" };
+    assert.equal((await login()).code, 0);
+    assert.equal(await opener.url(0), "http://127.0.0.1/verify?code=ABCD-EFGH");
+  } finally {
+    http.close();
+  }
 });
 
 test("device flow: a code nobody approves ends with the server's expired_token: exit 4, nothing stored", async () => {

@@ -29,19 +29,21 @@ export function homeWithProvider(server: OidcServer, oauth: Record<string, unkno
 }
 
 /** A BROWSER program recording each URL it is given, one per line; `url(n)` waits for the n-th (from 0). */
-export function recordingBrowser(): { command: string; url: (index?: number, timeoutMs?: number) => Promise<string> } {
+export function recordingBrowser(): { command: string; url: (index?: number, timeoutMs?: number) => Promise<string>; opened: () => number } {
   const dir = tempDir("authsome-browser-");
   const out = join(dir, "urls.txt");
   const command = join(dir, "browser");
   writeFileSync(command, `#!${process.execPath}\nrequire("node:fs").appendFileSync(${JSON.stringify(out)}, process.argv[2] + "\\n");\n`);
   chmodSync(command, 0o755);
+  const lines = () => (existsSync(out) ? readFileSync(out, "utf8").split("\n").filter(Boolean) : []);
   return {
     command,
+    opened: () => lines().length,
     async url(index = 0, timeoutMs = 15_000) {
       const end = Date.now() + timeoutMs;
       while (Date.now() < end) {
-        const lines = existsSync(out) ? readFileSync(out, "utf8").split("\n").filter(Boolean) : [];
-        if (lines.length > index) return lines[index]!;
+        const seen = lines();
+        if (seen.length > index) return seen[index]!;
         await sleep(50);
       }
       throw new Error(`the CLI never opened the browser (${index + 1} times)`);

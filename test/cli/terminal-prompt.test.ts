@@ -28,3 +28,12 @@ test("a key that does not match the pattern is asked for again", () => {
   assert.doesNotMatch(output, /wrong-key|sk-secondtry/);
   assert.equal(cli(["get", "openai", "-f", "api_key", "--show-secret"], { home }).stdout, "sk-secondtry0123456789abcdefgh\n");
 });
+
+test("Ctrl-C at the prompt cancels the login like any other cancellation: exit 4, nothing typed shown or stored", () => {
+  const home = emptyHome();
+  const { output, code } = cliOnTerminal(["login", "openai"], [{ after: "API key: ", type: "sk-half-typed" }, { after: "", type: "\u0003" }], { home, env: { OPENAI_API_KEY: undefined } });
+  assert.equal(code, 4, output);
+  assert.match(output, /error: the login was cancelled/);
+  assert.doesNotMatch(output, /sk-half-typed/);
+  assert.equal(cli(["get", "openai"], { home }).code, 5, "nothing stored");
+});

@@ -80,3 +80,19 @@ test("logout when X no longer knows the token: a warning, and the connection is 
   assert.ok(!logout.stderr.includes(token));
   assert.equal((await cliAsync(["get", "x", "-c", "app_only"], { home })).code, 5);
 });
+
+test("another consumer key is refused while connections sign with the stored one (before anything is sent); --force replaces it", async () => {
+  const home = await xHome(fake);
+  assert.equal((await cliAsync(["login", "x", "--flow", "app_only"], { home, env: { ...QUIET_ENV, ...CONSUMER_ENV } })).code, 0);
+  fake.resetCounts();
+  const other = { X_API_KEY: "another-consumer-key", X_API_SECRET: "another-consumer-secret" };
+  const r = await cliAsync(["login", "x", "--flow", "app_only", "--connection", "second"], { home, env: { ...QUIET_ENV, ...other } });
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, new RegExp(`the connections "app_only" of "x" were issued to consumer key ${X_CONSUMER.key}, not another-consumer-key`));
+  assert.match(r.stderr, /--force replaces it/);
+  assert.equal(fake.count("app/token"), 0, "nothing was sent");
+  assert.equal((await withStore(home, (c) => c.client("x")))?.consumer_key, X_CONSUMER.key);
+  const forced = await cliAsync(["login", "x", "--flow", "app_only", "--connection", "second", "--force"], { home, env: { ...QUIET_ENV, ...other } });
+  assert.equal(forced.code, 4, "the fake X knows only its own consumer");
+  assert.equal(fake.count("app/token"), 1, "--force went on to ask X");
+});

@@ -5,6 +5,7 @@ import { AuthenticationError, UsageError } from "../../errors.js";
 import type { AppOnlySection, ProviderDefinition } from "../../providers/schema.js";
 import { SCHEMA_FILE } from "../../providers/validate.js";
 import { newConnection } from "../../vault/records.js";
+import { assertClientOfOthers } from "../client-credentials.js";
 import { jsonObject, sendBounded, type BoundedAnswer } from "../http.js";
 import type { FlowContext, FlowResult } from "../login.js";
 import { refused } from "../oauth1/client.js";
@@ -59,6 +60,7 @@ export async function appOnlyFlow(ctx: FlowContext): Promise<FlowResult> {
   section(definition);
   const stored = await ctx.connections.client(definition.name).catch(() => undefined);
   const consumer = await resolveConsumer(definition, stored, interaction);
+  await assertClientOfOthers(ctx, { field: "consumer_key", stored: typeof stored?.consumer_key === "string" ? stored.consumer_key : undefined, next: consumer.key });
   const token = await requestAppOnlyToken(definition, consumer);
   return {
     record: newConnection({

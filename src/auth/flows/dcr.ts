@@ -3,7 +3,7 @@
 import { AuthenticationError, UsageError } from "../../errors.js";
 import { redirectUriFor } from "../../input/callback-server.js";
 import type { ClientAuthMethod, ProviderDefinition } from "../../providers/schema.js";
-import { registration, type Registration } from "../client-credentials.js";
+import { assertClientOfOthers, registration, type Registration } from "../client-credentials.js";
 import { authorizationServerMetadata, protectedResourceAuthorizationServers, type AuthorizationServerMetadata } from "../discovery.js";
 import { clean, displayUrl, requestJson } from "../http.js";
 import type { FlowContext, FlowResult } from "../login.js";
@@ -41,6 +41,15 @@ export async function dcrFlow(ctx: FlowContext): Promise<FlowResult> {
     client = { clientId: storedClient.client_id, clientSecret: storedClient.client_secret, authMethod: stored.token_endpoint_auth_method };
     registered = { ...stored, endpoints };
   } else {
+    // a new registration replaces the provider's client: not while other connections were issued to it
+    const sameServer = stored?.issuer === server.issuer;
+    const port = stored?.redirect_uri ? new URL(stored.redirect_uri).port : "";
+    await assertClientOfOthers(ctx, {
+      field: "client_id",
+      stored: storedClient?.client_id,
+      next: undefined,
+      registering: { redirectUri, hint: sameServer && port ? `log in with --port ${port} to use that client (its redirect URI is ${stored!.redirect_uri})` : `the authorization server is now ${server.issuer}` },
+    });
     client = await register(server, redirectUri, ctx.options.scopes ?? base.oauth.scopes ?? []);
     registered = { token_endpoint_auth_method: client.authMethod, redirect_uri: redirectUri, issuer: server.issuer, endpoints };
     ctx.interaction.say(`Registered a client with ${base.display_name} for ${redirectUri}.`);

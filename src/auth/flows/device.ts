@@ -4,7 +4,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { AuthenticationError, UsageError } from "../../errors.js";
 import type { ProviderDefinition } from "../../providers/schema.js";
 import type { LoginInteraction } from "../interaction.js";
-import { OAuthError } from "../oauth-errors.js";
+import { OAuthError, TemporaryTokenError } from "../oauth-errors.js";
+import { assertSecureEndpoint, displayUrl } from "../http.js";
 import { deviceAuthorizationRequest, tokenRequest, type OAuthClient, type TokenResponse } from "../token-client.js";
 
 const DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
@@ -28,6 +29,9 @@ interface DeviceAuthorization {
 export function deviceAuthorizationUrl(def: ProviderDefinition): string | undefined {
   return def.oauth?.device_authorization_url ?? undefined;
 }
+
+/** The longest wait between polls after the server or the network failed. */
+const MAX_BACKOFF_MS = 60_000;
 
 export async function deviceLogin(def: ProviderDefinition, opts: DeviceOptions): Promise<TokenResponse> {
   const oauth = def.oauth;
@@ -53,6 +57,8 @@ export async function deviceLogin(def: ProviderDefinition, opts: DeviceOptions):
   // Past the code's lifetime the server says expired_token; the grace lets that answer arrive.
   const deadline = Date.now() + Math.min(lifetimeMs + 2 * intervalMs, opts.timeoutMs);
 
+  /** The last failure of the server or the network while polling: what the person is told if time runs out after it. */
+  let trouble: TemporaryTokenError | undefined;
   for (;;) {
     await sleep(intervalMs, undefined, { signal: interaction.signal }).catch(() => {
       throw new AuthenticationError("the login was cancelled");
@@ -66,18 +72,25 @@ export async function deviceLogin(def: ProviderDefinition, opts: DeviceOptions):
         json: oauth.device_token_request === "json",
       });
     } catch (err) {
-      if (!(err instanceof OAuthError)) throw err;
+      if (!(err instanceof OAuthError) && !(err instanceof TemporaryTokenError)) throw err;
       if (err.error === "authorization_pending") {
-        // keep polling
+        trouble = undefined; // the server answers again: keep polling
       } else if (err.error === "slow_down") {
+        trouble = undefined;
         intervalMs += override > 0 ? override : 5000;
       } else if (err.error === "expired_token") {
         throw new AuthenticationError("the device code expired before it was approved", { hint: "run the login again and enter the code sooner" });
       } else if (err.error === "access_denied") {
         throw new AuthenticationError("the device login was denied", { hint: "run the login again and approve the access" });
+      } else if (err instanceof TemporaryTokenError) {
+        // a busy or failing server, or the network, while the person may still be approving:
+        // keep polling, half as often each time (RFC 8628 3.5)
+        trouble = err;
+        intervalMs = Math.min(intervalMs * 2, MAX_BACKOFF_MS);
       } else throw err;
     }
     if (Date.now() + intervalMs > deadline) {
+      if (trouble) throw trouble;
       throw new AuthenticationError("the device code was not approved in time", { hint: "run the login again, or give more time with --timeout SECONDS" });
     }
   }
@@ -87,18 +100,32 @@ async function requestDeviceCode(endpoint: string, def: ProviderDefinition, opts
   const fields: Record<string, string> = {};
   if (opts.scopes.length) fields.scope = opts.scopes.join(" ");
   const body = await deviceAuthorizationRequest({ url: endpoint, fields, client: opts.client, json: def.oauth?.device_token_request === "json" });
+  const where = `the device authorization endpoint ${displayUrl(new URL(endpoint))}`;
   if (typeof body.device_code !== "string" || typeof body.user_code !== "string" || typeof body.verification_uri !== "string") {
-    const url = new URL(endpoint);
-    throw new AuthenticationError(`the device authorization endpoint ${url.origin}${url.pathname} answered without a device_code, user_code and verification_uri`, {
+    throw new AuthenticationError(`${where} answered without a device_code, user_code and verification_uri`, {
       hint: "check the client id and that the provider allows the device flow for it",
     });
   }
+  // shown on the terminal and opened in a browser: no control characters (escape sequences), only web addresses
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(body.user_code) || body.user_code.length > 64) throw new AuthenticationError(`${where} answered with a user_code that cannot be shown; refused`);
+  const verificationUri = webAddress(body.verification_uri);
+  if (!verificationUri) throw new AuthenticationError(`${where} answered with a verification_uri that is not an https address; refused`);
   return {
     device_code: body.device_code,
     user_code: body.user_code,
-    verification_uri: body.verification_uri,
-    verification_uri_complete: typeof body.verification_uri_complete === "string" ? body.verification_uri_complete : undefined,
+    verification_uri: verificationUri,
+    verification_uri_complete: typeof body.verification_uri_complete === "string" ? webAddress(body.verification_uri_complete) : undefined,
     expires_in: Number(body.expires_in) || undefined,
     interval: Number(body.interval) || undefined,
   };
+}
+
+/** An https address (http on loopback, for local servers), as the URL standard writes it; else undefined. */
+function webAddress(value: string): string | undefined {
+  try {
+    return assertSecureEndpoint(value, "verification URI").href;
+  } catch {
+    return undefined;
+  }
 }

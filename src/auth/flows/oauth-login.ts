@@ -5,6 +5,7 @@ import type { ClientRecord, ConnectionRecord } from "../../vault/records.js";
 import { newConnection } from "../../vault/records.js";
 import type { InputField, LoginInteraction } from "../interaction.js";
 import type { FlowContext, FlowResult } from "../login.js";
+import { assertClientOfOthers } from "../client-credentials.js";
 import { displayUrl, requestJson } from "../http.js";
 import { identityFrom, type Identity } from "../identity.js";
 import { expiresAt, type OAuthClient, type TokenResponse } from "../token-client.js";
@@ -108,22 +109,8 @@ export async function configuredClient(ctx: FlowContext): Promise<OAuthClient> {
   if (!ctx.definition.oauth) throw new UsageError(`provider "${ctx.definition.name}" has no oauth section`);
   const stored = await ctx.connections.client(ctx.definition.name).catch(() => undefined);
   const client = await resolveClient(ctx.definition, { clientId: ctx.options.clientId, env: ctx.interaction.env, stored, ask: ctx.interaction.ask });
-  await assertClientOfOthers(ctx, stored?.client_id, client.clientId);
+  await assertClientOfOthers(ctx, { field: "client_id", stored: stored?.client_id, next: client.clientId });
   return client;
-}
-
-/**
- * A provider keeps one OAuth client for all its connections (the shared store format): a login with
- * another would leave the others refreshing with a client that did not issue their tokens.
- */
-async function assertClientOfOthers(ctx: FlowContext, storedId: string | null | undefined, clientId: string): Promise<void> {
-  if (!storedId || storedId === clientId || ctx.options.force) return;
-  const provider = ctx.definition.name;
-  const others = (await ctx.connections.list(provider)).filter((e) => e.connection !== ctx.connection && e.record?.auth_type === "oauth2").map((e) => e.connection);
-  if (others.length === 0) return;
-  throw new UsageError(`the connections ${others.map((n) => `"${n}"`).join(", ")} of "${provider}" were issued to client ${storedId}, not ${clientId}; a provider keeps one client for all its connections`, {
-    hint: `log in with client ${storedId}, or keep the other client in another profile (--profile); --force replaces the client, and those connections then need a new login`,
-  });
 }
 
 export const pkceToken: TokenFlow = (ctx, client, scopes) =>

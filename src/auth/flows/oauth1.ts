@@ -11,6 +11,7 @@ import { SCHEMA_FILE } from "../../providers/validate.js";
 import { ForeignCallbackError, startCallbackServer } from "../../input/callback-server.js";
 import { sameToken } from "../../input/loopback.js";
 import { newConnection, type ConnectionRecord } from "../../vault/records.js";
+import { assertClientOfOthers } from "../client-credentials.js";
 import { loginDeadlines, type AuthorizeHandle } from "../interaction.js";
 import type { FlowContext, FlowResult } from "../login.js";
 import { assertSecureEndpoint } from "../http.js";
@@ -219,6 +220,7 @@ export async function oauth1Flow(ctx: FlowContext): Promise<FlowResult> {
   if (ctx.options.pin && ctx.options.existingToken) throw new UsageError("--pin and --existing-token exclude each other");
   const stored = await ctx.connections.client(definition.name).catch(() => undefined);
   const consumer = await resolveConsumer(definition, stored, interaction);
+  await assertClientOfOthers(ctx, { field: "consumer_key", stored: typeof stored?.consumer_key === "string" ? stored.consumer_key : undefined, next: consumer.key });
   let creds: TokenCredentials;
   if (wantsExistingTokens(ctx)) creds = await existingTokens(ctx, consumer);
   else if (ctx.options.pin || interaction.canOpenBrowser?.() === false) creds = await pinFlow(ctx, consumer);
