@@ -22,8 +22,8 @@ export interface EgressSettings {
   http: EgressProxy | undefined;
   /** NO_PROXY's entries, lower case. */
   noProxy: string[];
-  /** Proxies the environment names that cannot be used (a scheme other than http/https, or not a URL), for a warning. */
-  unusable: string[];
+  /** Proxies the environment names that cannot be used (a scheme other than http/https, not a URL), for a warning. */
+  unusable: Array<{ problem: string; schemes: Array<"https" | "http"> }>;
 }
 
 /** The value of the first of these variables that is set and not empty. */
@@ -35,31 +35,33 @@ function firstSet(env: NodeJS.ProcessEnv, names: string[]): string | undefined {
   return undefined;
 }
 
-/** A proxy URL with its password starred, for messages. */
-export function redactedUrl(value: string): string {
+/** A proxy's URL for messages: scheme, host and port, with its user name and password starred (a proxy's user name can be a key). */
+function shownUrl(url: URL): string {
+  const credential = url.username || url.password ? `${url.username ? "***" : ""}${url.password ? ":***" : ""}@` : "";
+  return `${url.protocol}//${credential}${url.host}`;
+}
+
+/** Percent-decoded, or as written when it is not valid percent-encoding (curl sends such a value as it is). */
+function decoded(text: string): string {
   try {
-    const url = new URL(value);
-    if (url.password) url.password = "***";
-    return url.href.replace(/\/$/, "");
+    return decodeURIComponent(text);
   } catch {
-    return "a value that is not a URL";
+    return text;
   }
 }
 
-/** A proxy variable's value: "host:port" alone means http, as curl reads it; undefined with a reason when it cannot be used. */
+/** A proxy variable's value ("host:port" alone means http, as curl reads it), or why it cannot be used. */
 function parseProxy(value: string): EgressProxy | string {
   let url: URL;
   try {
     url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : `http://${value}`);
   } catch {
-    return `${redactedUrl(value)}: not a URL`;
+    return "a value that is not a valid proxy URL"; // not shown: it may hold a password
   }
-  if (url.protocol !== "http:" && url.protocol !== "https:") return `${redactedUrl(url.href)}: only http:// and https:// proxies are supported`;
-  if (!url.hostname) return `${redactedUrl(url.href)}: no host`;
-  const authorization = url.username || url.password ? `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString("base64")}` : undefined;
-  const display = redactedUrl(url.href);
-  const bare = new URL(url.origin);
-  return { url: bare, authorization, display };
+  if (url.protocol !== "http:" && url.protocol !== "https:") return `${shownUrl(url)}: only http:// and https:// proxies are supported`;
+  if (!url.hostname) return `${shownUrl(url)}: no host`;
+  const authorization = url.username || url.password ? `Basic ${Buffer.from(`${decoded(url.username)}:${decoded(url.password)}`).toString("base64")}` : undefined;
+  return { url: new URL(url.origin), authorization, display: shownUrl(url) };
 }
 
 /** The entries of NO_PROXY and no_proxy together (clients read one or the other), lower case. */
@@ -98,18 +100,20 @@ function inRange(address: string, network: string, prefix: number): boolean {
 }
 
 export function egressSettings(env: NodeJS.ProcessEnv): EgressSettings {
-  const unusable: string[] = [];
-  const read = (names: string[]): EgressProxy | undefined => {
+  const unusable: EgressSettings["unusable"] = [];
+  const read = (scheme: "https" | "http", names: string[]): EgressProxy | undefined => {
     const value = firstSet(env, names);
     if (value === undefined) return undefined;
     const parsed = parseProxy(value);
     if (typeof parsed !== "string") return parsed;
-    if (!unusable.includes(parsed)) unusable.push(parsed);
+    const known = unusable.find((u) => u.problem === parsed);
+    if (known) known.schemes.push(scheme);
+    else unusable.push({ problem: parsed, schemes: [scheme] });
     return undefined;
   };
   return {
-    https: read(["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]),
-    http: read(["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]),
+    https: read("https", ["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]),
+    http: read("http", ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]),
     noProxy: noProxyEntries(env),
     unusable,
   };
@@ -122,9 +126,9 @@ export function egressFor(settings: EgressSettings, tls: boolean, host: string):
   return proxy;
 }
 
-/** How a proxy's refusal of CONNECT reads in messages. */
-export function connectRefused(status: number, authority: string): string {
-  return `answered ${status} to CONNECT ${authority}${status === 407 ? " (the user name or password in the proxy URL is wrong or missing)" : ""}`;
+/** How a proxy's refusal reads in messages (`what`: "CONNECT host:port", or the request it refused). */
+export function proxyRefused(status: number, what: string): string {
+  return `answered ${status} to ${what}${status === 407 ? " (the user name or password in the proxy URL is wrong or missing)" : ""}`;
 }
 
 /** The proxy authsome's own request to `url` goes through (the process's environment), or undefined (direct). */

@@ -1,8 +1,24 @@
+import { BlockList, isIP } from "node:net";
+
 // Which hosts are this machine's own.
 
-/** localhost, ::1 or 127.0.0.0/8, by name (no lookup). */
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet("127.0.0.0", 8, "ipv4");
+LOOPBACK.addAddress("::1", "ipv6");
+LOOPBACK.addSubnet("::ffff:127.0.0.0", 104, "ipv6"); // IPv4-mapped
+
+/** localhost, or an address in 127.0.0.0/8 or ::1, however it is spelled (127.1, 0:0:0:0:0:0:0:1, ::ffff:127.0.0.1); no lookup. */
 export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.toLowerCase().replace(/^\[|\]$/g, "");
-  // WHATWG URL already normalised 127.1, 0x7f.1 and 0:0:...:1 to their canonical forms.
-  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+  let host = hostname.toLowerCase().replace(/^\[|\]$/g, "").replace(/\.$/, "");
+  if (host === "localhost") return true;
+  if (!isIP(host)) {
+    // other spellings of an address, as the URL standard reads them (a name stays a name)
+    try {
+      host = new URL(`http://${host.includes(":") ? `[${host}]` : host}`).hostname.replace(/^\[|\]$/g, "");
+    } catch {
+      return false;
+    }
+  }
+  const family = isIP(host);
+  return family !== 0 && LOOPBACK.check(host, family === 4 ? "ipv4" : "ipv6");
 }

@@ -1,7 +1,7 @@
 // Small HTTP pieces every outbound call of auth shares: which endpoints are acceptable, reading
 // bounded bodies, and describing failures without credentials or query strings.
 import { UsageError } from "../errors.js";
-import { connectRefused, egressProxyFor, proxyDispatcher } from "./egress.js";
+import { egressProxyFor, proxyDispatcher, proxyRefused, type EgressProxy } from "./egress.js";
 import { isLoopbackHost } from "./hosts.js";
 import { TemporaryTokenError } from "./oauth-errors.js";
 
@@ -104,8 +104,8 @@ export async function reach(url: URL, init: RequestInit, what: string, how: Reac
     return await (how.fetchImpl ?? fetch)(url, options);
   } catch (err) {
     const refused = proxy ? proxyRefusal(err) : undefined;
-    const reason = refused ? `the proxy ${connectRefused(refused, `${url.hostname}:${url.port || (url.protocol === "https:" ? 443 : 80)}`)}` : networkReason(err, how.timeoutMs);
-    throw unreachable(url, what, (how.redact ?? String)(reason), err);
+    const reason = refused ? `the proxy ${proxyRefused(refused, `CONNECT ${url.hostname}:${url.port || (url.protocol === "https:" ? 443 : 80)}`)}` : networkReason(err, how.timeoutMs);
+    throw unreachable(url, what, (how.redact ?? String)(reason), proxy, err);
   }
 }
 
@@ -119,8 +119,7 @@ function proxyRefusal(err: unknown): number | undefined {
 }
 
 /** The error for an endpoint that could not be reached (or whose answer could not be read), naming the proxy it was reached through. */
-export function unreachable(url: URL, what: string, reason: string, cause?: unknown): TemporaryTokenError {
-  const proxy = egressProxyFor(url);
+export function unreachable(url: URL, what: string, reason: string, proxy: EgressProxy | undefined, cause?: unknown): TemporaryTokenError {
   const endpoint = displayUrl(url);
   return new TemporaryTokenError(`could not reach the ${what} ${endpoint}${proxy ? ` through the proxy ${proxy.display}` : ""}: ${reason}`, {
     endpoint,
@@ -141,7 +140,7 @@ export async function sendBounded(url: string, what: string, init: BoundedInit =
   try {
     return { status: res.status, headers: res.headers, text: await readLimited(res, MAX_RESPONSE_BYTES), endpoint: displayUrl(target) };
   } catch (err) {
-    throw unreachable(target, what, err instanceof TooLarge ? `the answer is over ${MAX_RESPONSE_BYTES} bytes` : networkReason(err, timeoutMs));
+    throw unreachable(target, what, err instanceof TooLarge ? `the answer is over ${MAX_RESPONSE_BYTES} bytes` : networkReason(err, timeoutMs), egressProxyFor(target));
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Socket } from "node:net";
 import { Transform, type Duplex } from "node:stream";
 import { finished } from "node:stream/promises";
+import { proxyRefused } from "../auth/egress.js";
 import type { RequestToAuthorize } from "../auth/request-auth.js";
 import {
   ambiguousLength,
@@ -9,6 +10,7 @@ import {
   field,
   fieldTokens,
   has,
+  HEAD_LIMIT,
   keepsAlive,
   localResponse,
   MessageError,
@@ -25,7 +27,7 @@ import {
 import { InjectionError, type CredentialSource, type Injection } from "./inject.js";
 import { isFull, room, SocketReader } from "./reader.js";
 import type { RouteMatch, RouteTable } from "./router.js";
-import { EgressError, type Destination, type UpstreamConnection, type UpstreamPool } from "./upstream.js";
+import { EgressError, type Destination, type ThroughProxy, type UpstreamConnection, type UpstreamPool } from "./upstream.js";
 import type { HeadDeadlines } from "./head-deadlines.js";
 
 // One client connection's requests, in order: each is read, given its credential when a route
@@ -51,7 +53,6 @@ export interface ClientSide {
 const RETRY_BUFFER_LIMIT = 64 * 1024;
 /** Form bodies are always held (OAuth 1.0a signs them), up to this size. */
 const FORM_BUFFER_LIMIT = 8 * 1024 * 1024;
-const HEAD_LIMIT = 64 * 1024;
 const NO_BODY = Buffer.alloc(0);
 
 /** The connection was taken over (CONNECT, WebSocket): stop reading requests from it. */
@@ -130,19 +131,23 @@ function failureBody(ctx: RelayContext, match: RouteMatch, err: unknown): Record
 
 /** Why no connection to the service could be made: its certificate (with a hint), the user's proxy or the network. */
 export function unreachableBody(dest: Destination, err: unknown): Record<string, string> {
-  if (err instanceof EgressError) {
-    return { error: "upstream_proxy_failed", message: `${dest.host} could not be reached: ${err.message}`, hint: "check the proxy in authsome's environment (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY), or list the host in NO_PROXY to reach it directly" };
-  }
+  if (err instanceof EgressError) return proxyFailure(dest, err);
   const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+  const via = (err as ThroughProxy).egressProxy;
+  const through = via ? ` through the proxy ${via.display}` : "";
   // OpenSSL's verification codes (UNABLE_TO_VERIFY_LEAF_SIGNATURE, CERT_HAS_EXPIRED, ...) and Node's name check
   if (/CERT|SIGNATURE|ISSUER|SELF_SIGNED/.test(code)) {
     return {
       error: "upstream_certificate_untrusted",
-      message: `the certificate of ${dest.host} is not trusted (${code})`,
-      hint: "a local server standing in for it needs its CA passed with --upstream-ca, and a certificate for this name",
+      message: `the certificate of ${dest.host} is not trusted (${code})${through}`,
+      hint: `${via ? "a proxy that intercepts TLS needs its CA passed with --upstream-ca; " : ""}a local server standing in for it needs its CA passed with --upstream-ca, and a certificate for this name`,
     };
   }
-  return { error: "upstream_unreachable", message: `${dest.host} could not be reached (${code})` };
+  return { error: "upstream_unreachable", message: `${dest.host} could not be reached${through} (${code})` };
+}
+
+function proxyFailure(dest: Destination, err: EgressError): Record<string, string> {
+  return { error: "upstream_proxy_failed", message: `${dest.host} could not be reached: ${err.message}`, hint: "check the proxy in authsome's environment (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY), or list the host in NO_PROXY to reach it directly" };
 }
 
 /** The request's fields as sent upstream: Host, its own end-to-end ones, the credential, and a held body's length. */
@@ -244,7 +249,14 @@ async function exchange(ctx: RelayContext, client: ClientConnection, head: Reque
         const replayable = replayableRequest(head);
         if (conn.reused && conn.reader.received === 0 && bodyRead && replayable) continue;
         const notAgain = conn.reused && conn.reader.received === 0 && !replayable ? `; it was not sent again, as ${head.method} is not idempotent` : "";
-        socket.write(jsonResponse(502, { error: "upstream_closed", message: `${dest.host} closed the connection without answering${notAgain}` }, true));
+        const who = conn.forwardProxy ? `the proxy ${conn.forwardProxy.display} (on the way to ${dest.host})` : dest.host;
+        socket.write(jsonResponse(502, { error: "upstream_closed", message: `${who} closed the connection without answering${notAgain}` }, true));
+        return false;
+      }
+      if (conn.forwardProxy && response.status === 407) {
+        // the user's proxy refusing its own credential: not the child's to answer (it would take it for authsome's proxy)
+        up.destroy();
+        socket.write(jsonResponse(502, proxyFailure(dest, new EgressError(conn.forwardProxy, proxyRefused(407, `the request for http://${dest.authority}/`))), true));
         return false;
       }
 

@@ -35,6 +35,9 @@ export class MessageError extends Error {
   }
 }
 
+/** The most a message head may take (fields and start line). */
+export const HEAD_LIMIT = 64 * 1024;
+
 const DIGITS = /^\d{1,15}$/;
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // a target of visible characters (and raw UTF-8 bytes, as some clients send), without a fragment

@@ -1,8 +1,8 @@
 import { once } from "node:events";
 import net, { type Socket } from "node:net";
 import tls, { type SecureContext } from "node:tls";
-import { connectRefused, type EgressProxy } from "../auth/egress.js";
-import { parseResponseHead } from "./http1.js";
+import { proxyRefused, type EgressProxy } from "../auth/egress.js";
+import { HEAD_LIMIT, parseResponseHead } from "./http1.js";
 import { SocketReader } from "./reader.js";
 
 // Connections to the services, kept open between requests (per host, most recently used
@@ -54,7 +54,11 @@ const MAX_IDLE_PER_HOST = 64;
 /** An idle connection older than this is not reused (services close theirs after a while; no timer per connection). */
 const IDLE_LIMIT_MS = 30_000;
 const CONNECT_TIMEOUT_MS = 30_000;
-const HEAD_LIMIT = 64 * 1024;
+
+/** A failure past the user's proxy (inside its tunnel): which proxy the connection went through. */
+export interface ThroughProxy {
+  egressProxy?: EgressProxy;
+}
 
 /** The user's proxy could not be used, or refused: the message names it (password starred). */
 export class EgressError extends Error {
@@ -145,6 +149,8 @@ export class UpstreamPool {
       await once(socket, dest.tls ? "secureConnect" : "connect");
     } catch (err) {
       socket.destroy();
+      // a handshake inside the proxy's tunnel: its messages name the proxy
+      if (via && err instanceof Error) (err as ThroughProxy).egressProxy = via;
       throw err;
     }
     socket.setTimeout(0);
@@ -196,7 +202,7 @@ export async function openTunnel(proxy: EgressProxy, host: string, port: number,
     const raw = await reader.head(HEAD_LIMIT, 502);
     if (!raw) throw new EgressError(proxy, silent ? `did not answer CONNECT ${authority} within 30 s` : `closed the connection instead of answering CONNECT ${authority}`);
     const answer = parseResponseHead(raw);
-    if (answer.status < 200 || answer.status > 299) throw new EgressError(proxy, connectRefused(answer.status, authority));
+    if (answer.status < 200 || answer.status > 299) throw new EgressError(proxy, proxyRefused(answer.status, `CONNECT ${authority}`));
   } catch (err) {
     socket.destroy();
     throw err instanceof EgressError ? err : new EgressError(proxy, `answered CONNECT ${authority} with something other than HTTP (${(err as Error).message})`);

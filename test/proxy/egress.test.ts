@@ -87,17 +87,18 @@ test("run reaches services through the user's proxy: the credential is added ins
     "each connection went through the proxy with the credential of its URL; https only as a tunnel",
   );
   assert.ok(!JSON.stringify(log).includes(SECRETS.openai), "the proxy never saw the key");
-  assert.match(r.stderr, /reaching services through http:\/\/corp:\*\*\*@127\.0\.0\.1:\d+/);
+  assert.match(r.stderr, /reaching services through http:\/\/\*\*\*:\*\*\*@127\.0\.0\.1:\d+/);
   assert.ok(!r.stderr.includes(PASSWORD), "the proxy's password is not printed");
 });
 
-test("NO_PROXY hosts and --resolve'd ones are reached directly, not through the user's proxy", async () => {
+test("NO_PROXY hosts, --resolve'd ones and loopback (however spelled) are reached directly, not through the user's proxy", async () => {
   const before = egress.log().length;
   // the child's curl is told to ignore NO_PROXY, so that only authsome's reading of it decides
   const r = await run(
     [
       'curl -sS --fail --noproxy "" -H "Authorization: Bearer $OPENAI_API_KEY" https://api.openai.com/v1/resolved-direct',
       'curl -s --noproxy "" -o /dev/null -w "%{http_connect}" https://other.test/no-proxy-direct',
+      `curl -sS --fail --noproxy "" -k -o /dev/null https://127.1:${peer.port}/loopback-direct`,
       "true",
     ].join("; "),
     { options: ["--resolve", `api.openai.com:443:127.0.0.1:${peer.port}`], env: { NO_PROXY: ".other.test" } },
@@ -107,19 +108,24 @@ test("NO_PROXY hosts and --resolve'd ones are reached directly, not through the 
   // other.test is not a name this machine can resolve: direct, it cannot be reached
   assert.match(r.stdout, /502$/);
   assert.equal(peer.requests.filter((q) => q.path === "/no-proxy-direct").length, 0);
-  assert.deepEqual(egress.log().slice(before), [], "the proxy saw neither");
+  seen(peer, "/loopback-direct");
+  assert.deepEqual(egress.log().slice(before), [], "the proxy saw none of them");
 });
 
-test("a proxy that refuses: the child gets 502 naming it (password starred), for routed and tunnelled hosts alike", async () => {
+test("a proxy that refuses: the child gets 502 naming it (credentials starred), for routed, tunnelled and plain-http requests alike", async () => {
   const wrong = egress.url(USER, "wrong-password-SECRET");
-  const r = await run(['curl -sS https://api.openai.com/v1/refused; echo', 'curl -s -o /dev/null -w "%{http_connect}" https://other.test/refused', "true"].join("; "), {
-    env: { HTTPS_PROXY: wrong },
-  });
+  const r = await run(
+    ['curl -sS https://api.openai.com/v1/refused; echo', 'curl -s -o /dev/null -w "%{http_connect}\\n" https://other.test/refused', "curl -sS http://plain.egress.test/refused", "true"].join("; "),
+    { env: { HTTPS_PROXY: wrong, HTTP_PROXY: wrong } },
+  );
   assert.equal(r.code, 0, r.stderr);
-  const [body, tunnel] = r.stdout.trim().split("\n");
+  const [body, tunnel, plainBody] = r.stdout.trim().split("\n");
+  const plainAnswer = JSON.parse(plainBody!) as { error: string; message: string };
+  assert.equal(plainAnswer.error, "upstream_proxy_failed", "the proxy's own 407 is not handed to the child as if authsome's proxy asked for a credential");
+  assert.match(plainAnswer.message, /^plain\.egress\.test could not be reached: the proxy http:\/\/\*\*\*:\*\*\*@127\.0\.0\.1:\d+ answered 407 to the request for http:\/\/plain\.egress\.test\//);
   const answer = JSON.parse(body!) as { error: string; message: string; hint: string };
   assert.equal(answer.error, "upstream_proxy_failed");
-  assert.match(answer.message, /^api\.openai\.com could not be reached: the proxy http:\/\/corp:\*\*\*@127\.0\.0\.1:\d+ answered 407 to CONNECT api\.openai\.com:443/);
+  assert.match(answer.message, /^api\.openai\.com could not be reached: the proxy http:\/\/\*\*\*:\*\*\*@127\.0\.0\.1:\d+ answered 407 to CONNECT api\.openai\.com:443/);
   assert.match(answer.hint, /HTTPS_PROXY.*NO_PROXY/);
   assert.equal(tunnel, "502");
   assert.ok(!(r.stdout + r.stderr).includes("wrong-password-SECRET"));
@@ -157,7 +163,7 @@ test("authsome's own calls go through the user's proxy: a refresh reaches the to
   await expire(h);
   const refused = await cliAsync(["get", "egressidp", "--field", "access_token", "--show-secret"], { home: h, env: { ...env, HTTPS_PROXY: egress.url(USER, "wrong-password-SECRET") } });
   assert.notEqual(refused.code, 0);
-  assert.match(refused.stderr, /could not reach the token endpoint https:\/\/auth\.egress\.test\/oauth\/token through the proxy http:\/\/corp:\*\*\*@127\.0\.0\.1:\d+: the proxy answered 407 to CONNECT auth\.egress\.test:443/);
+  assert.match(refused.stderr, /could not reach the token endpoint https:\/\/auth\.egress\.test\/oauth\/token through the proxy http:\/\/\*\*\*:\*\*\*@127\.0\.0\.1:\d+: the proxy answered 407 to CONNECT auth\.egress\.test:443/);
   assert.ok(!refused.stderr.includes("wrong-password-SECRET"));
 });
 

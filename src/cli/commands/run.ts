@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { loginCommand, usableConnection } from "../../auth/credentials.js";
 import { apiKeyEnvName } from "../../auth/flows/api-key.js";
-import { egressSettings } from "../../auth/egress.js";
+import { egressSettings, type EgressSettings } from "../../auth/egress.js";
 import { DEFAULT_REFRESH_WINDOW_SECONDS } from "../../auth/expiry.js";
 import { CredentialMissingError, UsageError } from "../../errors.js";
 import { audit } from "../../home/audit.js";
@@ -92,7 +92,14 @@ function checkValues(opts: RunOptions): void {
   }
 }
 
-/** A proxy URL without its password (it may hold one). */
+/** How the start-up line names the user's own proxy: the one for https, and the one for plain http when it is another. */
+function egressLine(egress: EgressSettings): string {
+  const { https, http } = egress;
+  if (https && http && https.display !== http.display) return `, reaching services through ${https.display} (plain http: ${http.display})`;
+  const one = https ?? http;
+  return one ? `, reaching ${https ? "" : "plain http "}services through ${one.display}` : "";
+}
+
 /** The variables a definition reads secrets from at login: the child must not inherit them. */
 function secretVariables(def: ProviderDefinition): string[] {
   const names = [def.oauth?.client_secret_env, def.oauth1?.consumer_secret_env, def.oauth1?.access_token_env, def.oauth1?.access_token_secret_env, apiKeyEnvName(def)];
@@ -155,7 +162,9 @@ export default async function runCommand(ctx: CommandContext, command: string[],
   }
   // the user's own proxy: authsome reaches services through it, and the child gets authsome's in its place
   const egress = egressSettings(ctx.io.env);
-  for (const problem of egress.unusable) ctx.out.warn(`the proxy in your environment (${problem}) is not used: authsome connects to services directly`);
+  for (const { problem, schemes } of egress.unusable) {
+    ctx.out.warn(`the proxy in your environment (${problem}) is not used: authsome connects to ${schemes.map((s) => (s === "http" ? "plain http" : s)).join(" and ")} services directly`);
+  }
   if (!injectLoopbackHttp) {
     for (const host of loopbackHosts(routes.hostNames).filter((h) => !bypassed.includes(h))) {
       ctx.out.warn(`${host} is a loopback address, which the child reaches without the proxy: its requests to it carry only the placeholder (--inject-loopback-http sends loopback through the proxy)`);
@@ -200,7 +209,7 @@ export default async function runCommand(ctx: CommandContext, command: string[],
       loopbackThroughProxy: injectLoopbackHttp,
     });
     const injected = routes.providers;
-    const through = egress.https ? `, reaching services through ${egress.https.display}` : "";
+    const through = egressLine(egress);
     ctx.out.info(`authsome run: ${injected.length ? `injecting ${injected.join(", ")}` : "no provider to inject"} (proxy 127.0.0.1:${proxy.port}${through})`);
     audit(ctx.home, "run", { profile: ctx.profile, providers: injected, command: basename(command[0]!) });
     return await runChild(command, env);
