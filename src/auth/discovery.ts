@@ -3,6 +3,7 @@
 //   then RFC 8414 authorization-server metadata with path insertion, then OpenID discovery.
 import { AuthenticationError } from "../errors.js";
 import { displayUrl, requestJson } from "./http.js";
+import { isLoopbackHost } from "./hosts.js";
 
 export interface AuthorizationServerMetadata {
   issuer: string;
@@ -13,6 +14,8 @@ export interface AuthorizationServerMetadata {
   code_challenge_methods_supported?: string[];
   token_endpoint_auth_methods_supported?: string[];
   scopes_supported?: string[];
+  /** RFC 9207: the server puts `iss` in its authorization answers. */
+  authorization_response_iss_parameter_supported?: boolean;
   [k: string]: unknown;
 }
 
@@ -56,11 +59,30 @@ export async function protectedResourceAuthorizationServers(resource: string): P
   candidates.push(`${new URL(resource).origin}/.well-known/oauth-protected-resource`);
 
   for (const url of [...new Set(candidates)]) {
+    if (!reachableFrom(resource, url)) continue;
     const answer = await requestJson(url, "protected-resource metadata").catch(() => undefined);
-    const servers = answer?.status === 200 ? answer.json?.authorization_servers : undefined;
-    if (Array.isArray(servers) && servers.every((s) => typeof s === "string") && servers.length) return servers as string[];
+    const doc = answer?.status === 200 ? answer.json : undefined;
+    // RFC 9728 §3.3: a document that describes another resource must not be used
+    if (typeof doc?.resource !== "string" || doc.resource.replace(/\/+$/, "") !== resource.replace(/\/+$/, "")) continue;
+    const servers = doc.authorization_servers;
+    if (Array.isArray(servers) && servers.length && servers.every((s) => typeof s === "string" && reachableFrom(resource, s))) return servers as string[];
   }
   return [];
+}
+
+/**
+ * Whether discovery may go from `resource` to `url`: https, or plain http on loopback only when
+ * the resource itself is there (a local server); a remote resource cannot send authsome's
+ * requests to this machine's own services.
+ */
+export function reachableFrom(resource: string, url: string): boolean {
+  try {
+    const to = new URL(url);
+    if (to.protocol === "https:") return true;
+    return to.protocol === "http:" && isLoopbackHost(to.hostname) && isLoopbackHost(new URL(resource).hostname);
+  } catch {
+    return false;
+  }
 }
 
 /** The first metadata document that exists for this issuer and says it is this issuer. */

@@ -10,7 +10,7 @@ import { recordingBrowser } from "./login-fixtures.js";
 import { Home } from "../../src/home/home.js";
 import { Connections } from "../../src/vault/connections.js";
 import { Vault } from "../../src/vault/store.js";
-import { authorizationServerMetadataUrls, resourceMetadataHint, wellKnownUrl } from "../../src/auth/discovery.js";
+import { authorizationServerMetadataUrls, reachableFrom, resourceMetadataHint, wellKnownUrl } from "../../src/auth/discovery.js";
 
 const PORT = 7994;
 const REDIRECT = `http://127.0.0.1:${PORT}/auth/callback/oauth`;
@@ -20,8 +20,11 @@ let resource: Server;
 let resourceUrl: string;
 const resourceHits: string[] = [];
 
+let other: OidcServer;
+
 before(async () => {
   server = await startOidcServer();
+  other = await startOidcServer();
   // An MCP-style protected resource: unauthenticated requests get a 401 naming its metadata.
   resource = createServer((req, res) => {
     resourceHits.push(req.url ?? "");
@@ -34,6 +37,11 @@ before(async () => {
       res.writeHead(401, { "www-authenticate": `Bearer error="invalid_token", resource_metadata="${origin}/.well-known/oauth-protected-resource/mcp"` });
       return res.end();
     }
+    // metadata that describes another resource, naming another authorization server (RFC 9728 §3.3: not to be used)
+    if (req.url === "/.well-known/oauth-protected-resource/mismatch") {
+      res.writeHead(200, { "content-type": "application/json" });
+      return res.end(JSON.stringify({ resource: `${origin}/elsewhere`, authorization_servers: [other.issuer] }));
+    }
     res.writeHead(404).end();
   });
   await new Promise<void>((resolve) => resource.listen(0, "127.0.0.1", resolve));
@@ -42,6 +50,7 @@ before(async () => {
 after(async () => {
   resource?.close();
   await server?.close();
+  await other?.close();
 });
 
 /** A home with a dcr_pkce provider whose oauth section is `oauth`. */
@@ -179,4 +188,40 @@ test("a pre-registered client after a registered one takes nothing of the regist
   const refreshed = await cliAsync(["get", "mcpdemo", "--field", "access_token", "--show-secret"], { home });
   assert.equal(refreshed.code, 0, refreshed.stderr);
   assert.equal(server.tokenRequests("refresh_token"), 1);
+});
+
+test("dcr_pkce: an authorization answer from another issuer, or without the iss the server says it sends, is refused (RFC 9207)", async () => {
+  const tampered: Array<[string, (callback: URL) => void]> = [
+    ["another issuer", (callback) => callback.searchParams.set("iss", other.issuer)],
+    ["no issuer", (callback) => callback.searchParams.delete("iss")],
+  ];
+  for (const [what, tamper] of tampered) {
+    const home = homeWithMcpProvider(issuerProvider());
+    const opener = recordingBrowser();
+    const running = cliAsync(["login", "mcpdemo", "--port", String(PORT), "--timeout", "30"], { home, env: { BROWSER: opener.command, DISPLAY: undefined } });
+    const callback = new URL(await server.authorize(new URL(await opener.url(0)), REDIRECT));
+    assert.equal(callback.searchParams.get("iss"), server.issuer, "the real server names itself");
+    tamper(callback);
+    await fetch(callback).catch(() => {});
+    const r = await running;
+    assert.equal(r.code, 4, `${what}: ${r.stderr}`);
+    assert.match(r.stderr, what === "no issuer" ? /carried no issuer, though .* says it sends one; refused/ : /came from the issuer .*, not .*; refused/);
+    assert.equal((await cliAsync(["get", "mcpdemo"], { home })).code, 5, "nothing stored");
+  }
+});
+
+test("dcr_pkce: protected-resource metadata that describes another resource is not used (RFC 9728 §3.3)", async () => {
+  const origin = new URL(resourceUrl).origin;
+  const home = homeWithMcpProvider({ ...issuerProvider(), resource_url: `${origin}/mismatch` });
+  const authorize = await dcrLogin(home);
+  assert.equal(authorize.origin, server.issuer, "the definition's issuer, not the server the mismatched document named");
+  assert.equal(other.tokenRequests(), 0);
+});
+
+test("discovery goes from a remote resource only to https: never to this machine's own http services", () => {
+  assert.equal(reachableFrom("https://mcp.example.com/mcp", "https://auth.example.com"), true);
+  assert.equal(reachableFrom("https://mcp.example.com/mcp", "http://127.0.0.1:8080/"), false);
+  assert.equal(reachableFrom("https://mcp.example.com/mcp", "http://localhost/.well-known/oauth-protected-resource"), false);
+  assert.equal(reachableFrom("https://mcp.example.com/mcp", "http://auth.example.com"), false);
+  assert.equal(reachableFrom("http://127.0.0.1:3000/mcp", "http://127.0.0.1:4000"), true, "a local resource may name a local server");
 });

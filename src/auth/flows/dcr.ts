@@ -26,10 +26,12 @@ export async function dcrFlow(ctx: FlowContext): Promise<FlowResult> {
   };
   const definition: ProviderDefinition = { ...base, oauth: { ...base.oauth, ...endpoints } };
   const flow = { ...ctx, definition };
+  // the callback must come from the server discovered here (RFC 9207), with its iss when it says it sends one
+  const tokenFlow = pkceToken({ value: server.issuer, required: server.authorization_response_iss_parameter_supported === true });
 
   // A pre-registered client given by the person wins over registering one.
   if (ctx.options.clientId || (base.oauth.client_id_env && ctx.interaction.env[base.oauth.client_id_env]?.trim())) {
-    return oauthLogin(flow, await configuredClient(flow), pkceToken);
+    return oauthLogin(flow, await configuredClient(flow), tokenFlow);
   }
 
   const redirectUri = redirectUriFor(ctx.options.port);
@@ -54,7 +56,7 @@ export async function dcrFlow(ctx: FlowContext): Promise<FlowResult> {
     registered = { token_endpoint_auth_method: client.authMethod, redirect_uri: redirectUri, issuer: server.issuer, endpoints };
     ctx.interaction.say(`Registered a client with ${base.display_name} for ${redirectUri}.`);
   }
-  const result = await oauthLogin(flow, client, pkceToken);
+  const result = await oauthLogin(flow, client, tokenFlow);
   return { ...result, client: { ...result.client, metadata: { registration: registered } } };
 }
 

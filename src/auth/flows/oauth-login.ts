@@ -10,7 +10,7 @@ import { displayUrl, requestJson } from "../http.js";
 import { identityFrom, type Identity } from "../identity.js";
 import { expiresAt, type OAuthClient, type TokenResponse } from "../token-client.js";
 import { deviceLogin } from "./device.js";
-import { pkceLogin } from "./pkce.js";
+import { pkceLogin, type ExpectedIssuer } from "./pkce.js";
 
 export interface ClientSources {
   /** --client-id */
@@ -113,10 +113,13 @@ export async function configuredClient(ctx: FlowContext): Promise<OAuthClient> {
   return client;
 }
 
-export const pkceToken: TokenFlow = (ctx, client, scopes) =>
-  pkceLogin(ctx.definition, { client, scopes, port: ctx.options.port, timeoutMs: ctx.options.timeoutMs, interaction: ctx.interaction });
+/** The code flow with PKCE; `issuer`: the discovered authorization server the callback must come from. */
+export const pkceToken =
+  (issuer?: ExpectedIssuer): TokenFlow =>
+  (ctx, client, scopes) =>
+    pkceLogin(ctx.definition, { client, scopes, port: ctx.options.port, timeoutMs: ctx.options.timeoutMs, interaction: ctx.interaction, ...(issuer ? { issuer } : {}) });
 
-export const pkceFlow = async (ctx: FlowContext): Promise<FlowResult> => oauthLogin(ctx, await configuredClient(ctx), pkceToken);
+export const pkceFlow = async (ctx: FlowContext): Promise<FlowResult> => oauthLogin(ctx, await configuredClient(ctx), pkceToken());
 
 export const deviceFlow = async (ctx: FlowContext): Promise<FlowResult> =>
   oauthLogin(ctx, await configuredClient(ctx), (c, client, scopes) => deviceLogin(c.definition, { client, scopes, timeoutMs: c.options.timeoutMs, interaction: c.interaction }));

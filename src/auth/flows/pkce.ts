@@ -15,6 +15,14 @@ export interface PkceOptions {
   port: number;
   timeoutMs: number;
   interaction: LoginInteraction;
+  /** The authorization server's issuer, when discovery established it: the callback's `iss` must name it (RFC 9207). */
+  issuer?: ExpectedIssuer;
+}
+
+export interface ExpectedIssuer {
+  value: string;
+  /** The server says it sends `iss` (authorization_response_iss_parameter_supported): a callback without one is refused. */
+  required: boolean;
 }
 
 export function pkcePair(): { verifier: string; challenge: string } {
@@ -22,13 +30,21 @@ export function pkcePair(): { verifier: string; challenge: string } {
   return { verifier, challenge: createHash("sha256").update(verifier).digest("base64url") };
 }
 
-/** Throws unless the callback query carries a code for this state; errors carry the server's description. */
-export function checkCallback(params: URLSearchParams, state: string): string {
+/** Throws unless the callback query carries a code for this state (and issuer); errors carry the server's description. */
+export function checkCallback(params: URLSearchParams, state: string, issuer?: ExpectedIssuer): string {
   // The state first: an error from someone else's callback must not end this login.
   if (!sameToken(params.get("state") ?? "", state)) {
     throw new ForeignCallbackError("the login callback carried a wrong state; it did not come from this login", {
       hint: "run the login again; if this repeats, something else is calling the callback address",
     });
+  }
+  // RFC 9207: an answer from another authorization server than the one asked (a mix-up) is refused, errors included
+  const iss = params.get("iss");
+  if (issuer && (iss !== null || issuer.required) && iss?.replace(/\/+$/, "") !== issuer.value.replace(/\/+$/, "")) {
+    throw new AuthenticationError(
+      iss === null ? `the authorization answer carried no issuer, though ${issuer.value} says it sends one; refused` : `the authorization answer came from the issuer ${JSON.stringify(clean(iss))}, not ${issuer.value}; refused`,
+      { hint: "run the login again; if this repeats, the provider's authorization servers are mixed up" },
+    );
   }
   const error = params.get("error");
   if (error) {
@@ -52,7 +68,7 @@ export async function pkceLogin(def: ProviderDefinition, opts: PkceOptions): Pro
 
   const server = await startCallbackServer(
     opts.port,
-    (p) => void checkCallback(p, state),
+    (p) => void checkCallback(p, state, opts.issuer),
     () => opts.interaction.say("warning: ignored a request to the callback address that did not come from this login (wrong state); still waiting"),
   );
   let handle: AuthorizeHandle | undefined;
@@ -71,9 +87,9 @@ export async function pkceLogin(def: ProviderDefinition, opts: PkceOptions): Pro
     if (opts.scopes.length) query.scope = opts.scopes.join(" ");
     for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
 
-    const waiting: Promise<string>[] = [server.result.then((p) => checkCallback(p, state))];
+    const waiting: Promise<string>[] = [server.result.then((p) => checkCallback(p, state, opts.issuer))];
     handle = await opts.interaction.authorize(url.href, def.display_name);
-    if (handle.pasted) waiting.push(handle.pasted.then((line) => checkCallback(pastedParams(line, server.redirectUri), state)));
+    if (handle.pasted) waiting.push(handle.pasted.then((line) => checkCallback(pastedParams(line, server.redirectUri), state, opts.issuer)));
     limits = loginDeadlines(opts.timeoutMs, "no authorization arrived", opts.interaction.signal);
     const code = await Promise.race([...waiting, ...limits.waits]);
     return await tokenRequest({
