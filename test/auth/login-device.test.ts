@@ -67,34 +67,25 @@ test("device flow: a denied code is exit 4, nothing stored", async () => {
   assert.notEqual(got.code, 0);
 });
 
-test("device flow: slow_down makes the poller wait longer between polls, then the login completes", async () => {
-  const home = homeWithProvider(server);
-  server.resetCounters();
-  server.failNext("slow_down", 2);
-  const r = await deviceLogin(home, { LOCALIDP_CLIENT_ID: CLIENTS.basic.clientId, LOCALIDP_CLIENT_SECRET: CLIENTS.basic.clientSecret }, (c) => server.approveDeviceCode(c));
-  assert.equal(r.code, 0, r.stderr);
-  const polls = server.tokenRequestLog().filter((p) => p.grantType === "urn:ietf:params:oauth:grant-type:device_code");
-  assert.ok(polls.length >= 3, `polled ${polls.length} times`);
-  // the test's poll interval is 200 ms; each slow_down adds one interval (5 s in real use)
-  assert.ok(polls[1]!.at - polls[0]!.at >= 380, `waited ${polls[1]!.at - polls[0]!.at} ms after the first slow_down`);
-  assert.ok(polls[2]!.at - polls[1]!.at >= 580, `waited ${polls[2]!.at - polls[1]!.at} ms after the second slow_down`);
-  await assertStoredTokenWorks(server, home);
-});
-
-test("device flow: a failing token endpoint while the person approves is waited out, polling less often; the login completes", async () => {
-  const home = homeWithProvider(server);
-  server.resetCounters();
-  server.failNext("503", 1);
-  server.failNext("500", 1);
-  const r = await deviceLogin(home, { LOCALIDP_CLIENT_ID: CLIENTS.basic.clientId, LOCALIDP_CLIENT_SECRET: CLIENTS.basic.clientSecret }, (c) => server.approveDeviceCode(c));
-  assert.equal(r.code, 0, r.stderr);
-  const polls = server.tokenRequestLog().filter((p) => p.grantType === "urn:ietf:params:oauth:grant-type:device_code");
-  assert.ok(polls.length >= 3, `polled ${polls.length} times`);
-  // the test's interval is 200 ms; each failure doubles it (RFC 8628 3.5)
-  assert.ok(polls[1]!.at - polls[0]!.at >= 380, `waited ${polls[1]!.at - polls[0]!.at} ms after the first failure`);
-  assert.ok(polls[2]!.at - polls[1]!.at >= 780, `waited ${polls[2]!.at - polls[1]!.at} ms after the second`);
-  await assertStoredTokenWorks(server, home);
-});
+// the test's poll interval is 200 ms: slow_down adds one interval each time (5 s in real use); a
+// failing server (5xx) doubles it each time (RFC 8628 3.5)
+const BACKOFFS: Array<{ what: string; failures: Array<"slow_down" | "503" | "500">; gaps: [number, number] }> = [
+  { what: "slow_down makes the poller wait longer between polls", failures: ["slow_down", "slow_down"], gaps: [380, 580] },
+  { what: "a failing token endpoint while the person approves is waited out, polling less often", failures: ["503", "500"], gaps: [380, 780] },
+];
+for (const { what, failures, gaps } of BACKOFFS) {
+  test(`device flow: ${what}; then the login completes`, async () => {
+    const home = homeWithProvider(server);
+    server.resetCounters();
+    for (const failure of failures) server.failNext(failure, 1);
+    const r = await deviceLogin(home, { LOCALIDP_CLIENT_ID: CLIENTS.basic.clientId, LOCALIDP_CLIENT_SECRET: CLIENTS.basic.clientSecret }, (c) => server.approveDeviceCode(c));
+    assert.equal(r.code, 0, r.stderr);
+    const polls = server.tokenRequestLog().filter((p) => p.grantType === "urn:ietf:params:oauth:grant-type:device_code");
+    assert.ok(polls.length >= 3, `polled ${polls.length} times`);
+    for (const i of [0, 1]) assert.ok(polls[i + 1]!.at - polls[i]!.at >= gaps[i]!, `waited ${polls[i + 1]!.at - polls[i]!.at} ms after ${failures[i]}`);
+    await assertStoredTokenWorks(server, home);
+  });
+}
 
 test("a login refused when it stores (a parallel login won) leaves the provider's client as the winner stored it", async () => {
   const home = homeWithProvider(server);
