@@ -32,7 +32,15 @@ export class ProviderRegistry {
   constructor(readonly home: Home) {}
 
   private load(path: string, source: ProviderSource): LoadedProvider {
-    const definition = validateDefinitionText(readFileSync(path, "utf8"), path);
+    let text: string;
+    try {
+      text = readFileSync(path, "utf8");
+    } catch (err) {
+      throw new ProviderDefinitionError(`${path}: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, {
+        hint: "make it a readable file, or remove it",
+      });
+    }
+    const definition = validateDefinitionText(text, path);
     // a definition answers to one name: under another file name it would take that provider's credentials
     const fileName = basename(path, ".json");
     if (definition.name !== fileName) {
@@ -75,6 +83,8 @@ export class ProviderRegistry {
           providers.set(name, this.load(path, source));
         } catch (err) {
           errors.push({ name, source, path, message: (err as Error).message });
+          // a broken override is what `get` and `login` meet: the bundled one is not in effect
+          providers.delete(name);
         }
       }
     }

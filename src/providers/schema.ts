@@ -118,7 +118,7 @@ export interface ProviderDefinition {
   identity?: IdentitySection | null;
   /** Record field (access_token, refresh_token, api_key, account.id, account.label) -> environment variable. */
   export?: { env?: Record<string, string>; [k: string]: unknown } | null;
-  /** The Python format's single API host; "regex:<re>" is accepted when read but anchored. */
+  /** The Python format's single API host; "regex:<re>" is accepted when read, and routes nothing. */
   host_url?: string | null;
   routes?: Route[];
   /** Extra headers the proxy adds on routed requests (Notion-Version). */

@@ -33,6 +33,13 @@ const PLAIN_HOST_RE = new RegExp(`^${LABEL}(?:\\.${LABEL})*${PORT}$`);
 const WILDCARD_HOST_RE = new RegExp(`^\\*\\.${LABEL}(?:\\.${LABEL})+${PORT}$`);
 /** RFC 9110 token characters: what a header name may contain. */
 const HEADER_NAME_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Fields the proxy frames, addresses or connects a message by: a definition's credential or extra header never takes their place. */
+const RESERVED_HEADERS = ["host", "content-length", "transfer-encoding", "connection", "keep-alive", "proxy-authorization", "proxy-connection", "te", "trailer", "upgrade", "expect"];
+/** Control characters other than HTAB (RFC 9110 5.5): never in a header value. */
+// eslint-disable-next-line no-control-regex
+const CONTROL_RE = /[\u0000-\u0008\u000a-\u001f\u007f]/;
+/** The keys a route object may have. */
+const ROUTE_KEYS = ["host", "host_pattern", "path_prefix", "auth"];
 
 /** One thing wrong with a definition. */
 export interface DefinitionProblem {
@@ -271,12 +278,12 @@ function checkOAuth(c: Checker, oauth: Obj, flows: ReadonlySet<string>): void {
 function checkApiKey(c: Checker, apiKey: Obj): void {
   const path = "$.api_key";
   if (c.string(apiKey, "header_name", path)) {
-    const h = apiKey.header_name as string;
-    if (!HEADER_NAME_RE.test(h)) c.add(`${path}.header_name`, `expected an HTTP header name (letters, digits and !#$%&'*+.^_\`|~-), got ${describe(h)}`);
+    const problem = headerNameProblem(apiKey.header_name as string);
+    if (problem) c.add(`${path}.header_name`, problem);
   }
   if (c.string(apiKey, "header_prefix", path)) {
     const p = apiKey.header_prefix as string;
-    if (/[\r\n]/.test(p)) c.add(`${path}.header_prefix`, `expected text without line breaks, got ${describe(p)}`);
+    if (CONTROL_RE.test(p)) c.add(`${path}.header_prefix`, `expected text without line breaks or control characters, got ${describe(p)}`);
   }
   c.oneOf(apiKey, "value_format", path, VALUE_FORMATS);
   if (c.string(apiKey, "key_pattern", path)) {
@@ -329,18 +336,17 @@ function checkRoutes(c: Checker, def: Obj, has: { oauth: boolean; apiKey: boolea
       c.add(p, `expected a route object ({host, path_prefix?, auth?}), got ${describe(r)}`);
       return;
     }
+    // a misspelt key (path-prefix) would leave the route wider than meant
+    for (const key of Object.keys(r)) if (!ROUTE_KEYS.includes(key)) c.add(`${p}.${key}`, `expected one of the route's keys (${ROUTE_KEYS.join(", ")}), got ${JSON.stringify(key)}`);
     const hasPattern = typeof r.host_pattern === "string";
+    if (hasPattern && r.host !== undefined) c.add(p, "expected host or host_pattern, got both (the pattern would route hosts the host does not name)");
     if (c.string(r, "host", p, { required: !hasPattern })) {
       const problem = routeHostProblem(r.host as string);
       if (problem) c.add(`${p}.host`, problem);
     }
     if (c.string(r, "host_pattern", p, { nonEmpty: true })) {
-      // anchored by the router: a pattern matches the whole host name, never a look-alike suffix
-      try {
-        new RegExp(`^(?:${r.host_pattern as string})$`);
-      } catch (e) {
-        c.add(`${p}.host_pattern`, `expected a valid regular expression, got ${describe(r.host_pattern)} (${e instanceof Error ? e.message : String(e)})`);
-      }
+      const problem = hostPatternProblem(r.host_pattern as string);
+      if (problem) c.add(`${p}.host_pattern`, problem);
     }
     if (c.string(r, "path_prefix", p)) {
       const pp = r.path_prefix as string;
@@ -358,6 +364,48 @@ function checkRoutes(c: Checker, def: Obj, has: { oauth: boolean; apiKey: boolea
       if (need && !need[0]) c.add(`${p}.auth`, `expected the definition to have ${need[1]} for a route with auth ${JSON.stringify(auth)}, got none`);
     }
   });
+}
+
+function headerNameProblem(name: string): string | undefined {
+  if (!HEADER_NAME_RE.test(name)) return `expected an HTTP header name (letters, digits and !#$%&'*+.^_\`|~-), got ${describe(name)}`;
+  if (RESERVED_HEADERS.includes(name.toLowerCase())) return `expected a header the proxy does not frame or address messages by (not ${RESERVED_HEADERS.join(", ")}), got ${describe(name)}`;
+  return undefined;
+}
+
+/**
+ * A host pattern (anchored by the router) must name hosts of one domain: it ends in that domain,
+ * written literally with escaped dots (at least two labels, after an escaped dot or alone), and has no
+ * alternative at its top level. `.*`, `googleapis\..*` or `.*googleapis\.com` could route a
+ * credential to anyone's host.
+ */
+function hostPatternProblem(pattern: string): string | undefined {
+  try {
+    new RegExp(`^(?:${pattern})$`);
+  } catch (e) {
+    return `expected a valid regular expression, got ${describe(pattern)} (${e instanceof Error ? e.message : String(e)})`;
+  }
+  const body = pattern.replace(/^\^/, "").replace(/\$$/, "");
+  if (topLevelAlternative(body)) return `expected a pattern without a top-level alternative (group it: (a|b)\\.example\\.com), got ${describe(pattern)}`;
+  if (!/(?:^|\\\.)[a-z0-9-]+(?:\\\.[a-z0-9-]+)+$/i.test(body)) {
+    return `expected a pattern ending in its domain, written literally after an escaped dot (like .*\\.example\\.com), got ${describe(pattern)}`;
+  }
+  return undefined;
+}
+
+/** Whether a regular expression has a `|` outside every group and class. */
+function topLevelAlternative(source: string): boolean {
+  let depth = 0;
+  let inClass = false;
+  for (let i = 0; i < source.length; i++) {
+    const ch = source[i];
+    if (ch === "\\") i++;
+    else if (inClass) inClass = ch !== "]";
+    else if (ch === "[") inClass = true;
+    else if (ch === "(") depth++;
+    else if (ch === ")") depth--;
+    else if (ch === "|" && depth === 0) return true;
+  }
+  return false;
 }
 
 function checkHostUrl(c: Checker, def: Obj): void {
@@ -448,8 +496,9 @@ export function collectDefinitionProblems(value: unknown): DefinitionProblem[] {
   });
 
   c.stringMap(def, "headers", "$", (k, v, p) => {
-    if (!HEADER_NAME_RE.test(k)) c.add(p, `expected an HTTP header name as the key, got ${describe(k)}`);
-    if (/[\r\n]/.test(v)) c.add(p, `expected a header value without line breaks, got ${describe(v)}`);
+    const problem = headerNameProblem(k);
+    if (problem) c.add(p, `${problem} as the key`);
+    if (CONTROL_RE.test(v)) c.add(p, `expected a header value without line breaks or control characters, got ${describe(v)}`);
   });
 
   c.string(def, "docs", "$", { nullable: true });
@@ -669,7 +718,16 @@ export function expandBaseUrl(def: ProviderDefinition, baseUrl?: string): Provid
   }
   const trimmed = base.replace(/\/+$/, "");
   for (const k of templated) oauth[k] = (oauth[k] as string).split("{base_url}").join(trimmed);
+  const own = def.oauth?.base_url?.replace(/\/+$/, "");
   if (baseUrl !== undefined) oauth.base_url = trimmed;
+  if (baseUrl !== undefined && trimmed !== own) {
+    // another deployment (GitHub Enterprise): the definition's fixed hosts name the public service,
+    // and a token of this one must never go there; its API is on the base URL's own host
+    const host = new URL(trimmed).host;
+    copy.routes = [{ host }];
+    copy.host_url = host;
+    if (copy.identity?.url && new URL(copy.identity.url).host !== host) copy.identity = null;
+  }
   return copy;
 }
 

@@ -73,12 +73,14 @@ function hostOf(value: string): string | undefined {
   return value;
 }
 
-/** The routes of a definition; without `routes`, its host_url (a "regex:" one becomes an anchored pattern). */
+/**
+ * The routes of a definition; without `routes`, its host_url. A Python "regex:" host_url is no
+ * route: its patterns (.*googleapis.*) match anyone's host, and the credential would go there.
+ */
 export function definitionRoutes(def: ProviderDefinition): Route[] {
   if (def.routes && def.routes.length > 0) return def.routes;
   const hostUrl = def.host_url ?? (typeof def.oauth?.base_url === "string" ? def.oauth.base_url : undefined);
-  if (!hostUrl) return [];
-  if (hostUrl.startsWith("regex:")) return [{ host: "", host_pattern: hostUrl.slice("regex:".length) }];
+  if (!hostUrl || hostUrl.startsWith("regex:")) return [];
   const host = hostOf(hostUrl);
   return host ? [{ host: host.toLowerCase() }] : [];
 }

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cli, emptyHome, fixtureHome } from "../helpers.js";
 
@@ -156,4 +156,20 @@ test("--quiet silences confirmations; colour follows --no-color and NO_COLOR", (
   assert.match(coloured.stderr, /\x1b\[31merror: unknown provider/);
   assert.doesNotMatch(cli(["get", "nosuch", "--no-color"], { home, env: { NO_COLOR: undefined, FORCE_COLOR: "1" } }).stderr, /\x1b\[/);
   assert.doesNotMatch(cli(["get", "nosuch"], { home, env: { NO_COLOR: "1", FORCE_COLOR: "1" } }).stderr, /\x1b\[/);
+});
+
+test("a broken user file overriding a bundled provider is reported, not shown as the bundled one; an unreadable one is named", () => {
+  const home = emptyHome();
+  mkdirSync(join(home, "providers"), { recursive: true });
+  writeFileSync(join(home, "providers", "github.json"), '{"name": "github",');
+  mkdirSync(join(home, "providers", "foo.json"));
+  const list = cli(["list", "--json"], { home });
+  assert.equal(list.code, 0, list.stderr);
+  const names = (JSON.parse(list.stdout) as { providers: Array<{ name: string }> }).providers.map((p) => p.name);
+  assert.ok(!names.includes("github"), "get and login would meet the broken file, not the bundled definition");
+  assert.ok(names.includes("gitlab"));
+  assert.match(list.stderr, /providers\/github\.json is invalid and was skipped:\n.*malformed JSON at line 1/);
+  const inspect = cli(["inspect", "foo"], { home });
+  assert.equal(inspect.code, 2);
+  assert.match(inspect.stderr, /error: .*providers\/foo\.json: cannot be read \(EISDIR\)/);
 });

@@ -3,6 +3,7 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { ProviderDefinitionError, ExitCode } from "../../src/errors.js";
 import {
   validateDefinition,
@@ -312,4 +313,42 @@ test("expandBaseUrl substitutes {base_url} in a copy", () => {
   const copy = expandBaseUrl(plain);
   assert.notEqual(copy, plain);
   assert.deepEqual(copy, plain);
+});
+
+test("another deployment's base URL (GitHub Enterprise): the public service's fixed hosts are not its routes, nor its identity endpoint", async () => {
+  const { RouteTable } = await import("../../src/proxy/router.js");
+  const file = new URL("../../src/providers/catalog/github.json", import.meta.url);
+  const github = validateDefinitionText(readFileSync(file, "utf8"), "github.json");
+  const ghe = expandBaseUrl(github, "https://github.example.com/");
+  assert.deepEqual(ghe.routes, [{ host: "github.example.com" }]);
+  assert.equal(ghe.host_url, "github.example.com");
+  assert.equal(ghe.identity, null, "https://api.github.com/user would get the Enterprise token");
+  const table = new RouteTable({ definitions: [ghe], connections: [{ provider: "github", connection: "default", authType: "oauth2" }] });
+  assert.equal(table.match("api.github.com", 443, "/user"), undefined);
+  assert.equal(table.match("github.example.com", 443, "/api/v3/user")?.provider, "github");
+  assert.equal(table.match("github.example.com", 443, "/login/oauth/access_token"), undefined, "its auth endpoints stay uninjected");
+  // the definition's own base changes nothing
+  assert.deepEqual(expandBaseUrl(github, "https://github.com").routes, github.routes);
+  assert.deepEqual(expandBaseUrl(github, "https://github.com").identity, github.identity);
+});
+
+test("routes: a host pattern names hosts of one domain; unknown keys and host beside host_pattern are refused", () => {
+  const withRoutes = (routes: unknown[]) => collectDefinitionProblems({ ...apiKeyDef(), routes }).map((p) => `${p.path}: ${p.message}`);
+  for (const pattern of [".*\\.legacy\\.test", "api\\.example\\.com", "(api|www)\\.example\\.com", "[a-z0-9-]+\\.googleapis\\.com"]) assert.deepEqual(withRoutes([{ host_pattern: pattern }]), [], pattern);
+  for (const pattern of [".*", "googleapis\\..*", ".*googleapis\\.com", ".*googleapis.*", "com", ".*|x\\.evil\\.com"]) {
+    assert.match(withRoutes([{ host_pattern: pattern }]).join("\n"), /^\$\.routes\[0\]\.host_pattern: expected a pattern/, pattern);
+  }
+  assert.match(withRoutes([{ host: "slack.com", "path-prefix": "/api/" }]).join("\n"), /\$\.routes\[0\]\.path-prefix: expected one of the route's keys/);
+  assert.match(withRoutes([{ host: "api.any.com", host_pattern: ".*\\.any\\.com" }]).join("\n"), /\$\.routes\[0\]: expected host or host_pattern, got both/);
+});
+
+test("headers the proxy frames or addresses messages by are never a definition's, and no control character is in a header value", () => {
+  const found = (d: Record<string, unknown>) => collectDefinitionProblems(d).map((p) => `${p.path}: ${p.message}`).join("\n");
+  for (const name of ["Host", "content-length", "Transfer-Encoding", "Connection", "Proxy-Authorization"]) {
+    assert.match(found({ ...apiKeyDef(), api_key: { header_name: name } }), /\$\.api_key\.header_name: expected a header the proxy does not frame/, name);
+    assert.match(found({ ...apiKeyDef(), headers: { [name]: "x" } }), /expected a header the proxy does not frame/, name);
+  }
+  assert.match(found({ ...apiKeyDef(), api_key: { header_prefix: "Bearer\u0001" } }), /header_prefix: expected text without line breaks or control characters/);
+  assert.match(found({ ...apiKeyDef(), headers: { "X-Version": "1\u0000" } }), /expected a header value without line breaks or control characters/);
+  assert.equal(found({ ...apiKeyDef(), headers: { "X-Tabbed": "a\tb" } }), "", "a tab is allowed");
 });

@@ -148,7 +148,10 @@ export default async function runCommand(ctx: CommandContext, command: string[],
     for (const e of mine) connections.push({ provider, connection: e.connection, authType: e.record!.auth_type });
     const chosen = mine.find((e) => e.connection === (preferred[provider] ?? defaults[provider])) ?? mine[0]!;
     definitions.set(provider, expandBaseUrl(definition, chosen.record!.base_url ?? undefined));
-    if (definitionRoutes(definition).length === 0) ctx.out.warn(`"${provider}" has no routes or host_url: its requests are not injected`);
+    if (definitionRoutes(definition).length === 0) {
+      const legacy = definition.host_url?.startsWith("regex:") ? ` (a "regex:" host_url routes nothing; give the definition routes: authsome inspect ${provider})` : "";
+      ctx.out.warn(`"${provider}" has no routes or host_url: its requests are not injected${legacy}`);
+    }
   }
   if (definitions.size === 0 && opts.provider) {
     throw new CredentialMissingError("no connection to inject", { hint: `run \`${loginCommand(opts.provider[0]!, "default", ctx.connections.hintProfile)}\`` });
