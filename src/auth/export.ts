@@ -44,7 +44,12 @@ export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
+/**
+ * Double quotes; a value that would need escapes there (a backslash or a double quote) goes in
+ * single quotes, which every dotenv reader takes literally (Node's --env-file knows no \" escape).
+ */
 function dotenvQuote(value: string): string {
+  if (/[\\"]/.test(value) && !/['\r\n]/.test(value)) return `'${value}'`;
   return `"${value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n").replace(/\r/g, "\\r")}"`;
 }
 

@@ -62,9 +62,10 @@ export function displayUrl(url: URL): string {
   return `${url.origin}${url.pathname}`;
 }
 
+/** One line of at most `max` characters, with no control characters (C0, DEL, C1: no terminal escape sequences). */
 export function clean(text: string, max: number): string {
   // eslint-disable-next-line no-control-regex
-  const flat = text.replace(/[\u0000-\u001f\u007f]+/g, " ").trim();
+  const flat = text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, " ").trim();
   return flat.length > max ? `${flat.slice(0, max)}…` : flat;
 }
 

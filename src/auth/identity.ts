@@ -2,6 +2,7 @@
 // answer (X: data.id, data.username). Ids stay strings (X's exceed 2^53).
 import type { IdentitySection } from "../providers/schema.js";
 import { fieldValue } from "./export.js";
+import { clean } from "./http.js";
 
 export interface Identity {
   id: string | null;
@@ -12,7 +13,8 @@ export interface Identity {
 export function identityFrom(section: IdentitySection, body: Record<string, unknown>): Identity {
   const pick = (path?: string) => {
     const value = path ? fieldValue(body, path) : undefined;
-    return value === undefined || value === null || typeof value === "object" ? null : String(value);
+    // shown on terminals by list, whoami and log: a service's answer carries no escape sequences there
+    return value === undefined || value === null || typeof value === "object" ? null : clean(String(value), 200);
   };
   return { id: pick(section.id_path), label: pick(section.label_path) };
 }

@@ -110,15 +110,22 @@ async function handleFailure(ctx: RefreshContext, current: ConnectionRecord, err
   const provider = definition.name;
   const name = current.connection_name;
   const description = err instanceof OAuthError ? `${err.error}${err.errorDescription ? `: ${err.errorDescription}` : ""}` : (err as Error).message;
+  // someone outside our lock (the Python implementation's logout) may have removed it meanwhile:
+  // nothing is written back for a connection that is gone
+  const latest = await connections.get(provider, name);
+  if (!latest) throw removedMeanwhile(connections, current);
   await connections.recordRefresh(provider, description);
 
   const deadCodes = new Set(["invalid_grant", ...(definition.oauth?.dead_grant_errors ?? [])]);
   if (err instanceof OAuthError && deadCodes.has(err.error)) {
-    // Someone outside our lock (the Python implementation) may have rotated the token: re-read first.
-    const latest = await connections.get(provider, name);
-    if (latest && latest.refresh_token !== current.refresh_token && !isExpired(latest, 0, now)) return latest;
-    const invalid: ConnectionRecord = { ...(latest ?? current), status: "invalid", metadata: { ...(latest ?? current).metadata, last_refresh_error: description } };
-    await connections.put(invalid);
+    // ... or rotated the token: then the new one is handed out
+    if (latest.refresh_token !== current.refresh_token && !isExpired(latest, 0, now)) return latest;
+    const invalid: ConnectionRecord = { ...latest, status: "invalid", metadata: { ...latest.metadata, last_refresh_error: description } };
+    const { replaced, stored } = await connections.putUnlessReplaced(invalid, latest);
+    if (replaced) {
+      if (!stored) throw removedMeanwhile(connections, current);
+      return stored; // a login replaced it meanwhile
+    }
     throw deadGrant(connections, provider, name, invalid);
   }
   if (err instanceof TemporaryTokenError && !isExpired(current, 0, now)) {

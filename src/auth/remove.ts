@@ -45,6 +45,7 @@ export async function removeStored(home: Home, connections: Connections, registr
     return { status: "removed", provider, profile, connections: [name], client_credentials: false, definition: false };
   }
   for (const e of entries) await withRefreshLock(connections, provider, e.connection, () => connections.delete(provider, e.connection));
+  const leftovers = await connections.deleteLeftovers(provider);
   const client = await connections.deleteClient(provider);
   // the definition file is the whole home's: it stays while another profile still holds something of the provider
   const keptFor: string[] = [];
@@ -52,7 +53,7 @@ export async function removeStored(home: Home, connections: Connections, registr
     for (const other of home.listProfiles()) if (other !== profile && (await holdsProvider(home, other, provider))) keptFor.push(other);
   }
   const definition = keptFor.length === 0 && registry.unregister(provider);
-  if (entries.length === 0 && !client && !definition) {
+  if (entries.length === 0 && !client && !definition && !leftovers) {
     assertKnownProvider(home, registry, provider);
     throw nothingStoredError(provider, connections);
   }

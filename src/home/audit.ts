@@ -1,4 +1,4 @@
-import { appendFileSync, readFileSync } from "node:fs";
+import { appendFileSync, closeSync, fchmodSync, openSync, readFileSync } from "node:fs";
 import { PRIVATE_FILE, ensurePrivateDir, fileError } from "./files.js";
 import type { Home } from "./home.js";
 
@@ -30,7 +30,14 @@ export function audit(home: Home, event: AuditEvent, fields: Record<string, unkn
   home.checkRoot();
   ensurePrivateDir(home.root);
   try {
-    appendFileSync(home.paths.audit, JSON.stringify(entry) + "\n", { mode: PRIVATE_FILE });
+    // made private when it was not (a log the Python implementation created, say): it tells which secrets were read
+    const fd = openSync(home.paths.audit, "a", PRIVATE_FILE);
+    try {
+      fchmodSync(fd, PRIVATE_FILE);
+      appendFileSync(fd, JSON.stringify(entry) + "\n");
+    } finally {
+      closeSync(fd);
+    }
   } catch (err) {
     throw fileError(err, "write", home.paths.audit, `the ${event} event to the audit log`);
   }

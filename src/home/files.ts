@@ -1,4 +1,4 @@
-import { accessSync, chmodSync, closeSync, constants, existsSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync, type Stats } from "node:fs";
+import { accessSync, chmodSync, closeSync, constants, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, realpathSync, renameSync, rmSync, statSync, writeSync, type Stats } from "node:fs";
 import { dirname, basename, join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { StoreUnavailableError } from "../errors.js";
@@ -106,6 +106,8 @@ export function ensurePrivateDir(path: string): void {
  * write a private temp file beside it, fsync, rename over the target.
  */
 export function writeFileAtomic(path: string, data: string | Uint8Array, mode = PRIVATE_FILE): void {
+  // a symlinked file (config.json kept in a dotfiles repository) is written where it points, and stays a link
+  path = linkTarget(path);
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
   let made = false;
@@ -134,4 +136,13 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 
 
 export function writeJsonAtomic(path: string, value: unknown): void {
   writeFileAtomic(path, JSON.stringify(value, null, 2) + "\n");
+}
+
+/** Where a symlink points (followed to the end), or the path itself. */
+function linkTarget(path: string): string {
+  try {
+    return lstatSync(path).isSymbolicLink() ? realpathSync(path) : path;
+  } catch {
+    return path; // not there yet (or a dangling link, which the rename replaces)
+  }
 }

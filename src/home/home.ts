@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { StoreUnavailableError, UsageError } from "../errors.js";
 import { DEFAULT_CONFIG, encryptionMode, readConfig, writeConfig, type HomeConfig } from "./config.js";
 import { assertWritable, assertWritableFile, ensurePrivateDir, fileError, nearestExisting, writeFileAtomic, writeJsonAtomic, PRIVATE_FILE } from "./files.js";
@@ -143,7 +143,8 @@ export class Home {
     if (!existsSync(this.paths.profiles)) return [];
     try {
       return readdirSync(this.paths.profiles, { withFileTypes: true })
-        .filter((d) => d.isDirectory())
+        // a profile directory may be a symlink (kept on another disk)
+        .filter((d) => d.isDirectory() || (d.isSymbolicLink() && statSync(join(this.paths.profiles, d.name), { throwIfNoEntry: false })?.isDirectory()))
         .map((d) => d.name)
         .sort();
     } catch (err) {

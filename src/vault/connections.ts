@@ -5,6 +5,7 @@ import {
   keys,
   newMetadata,
   nowIso,
+  parseKey,
   SCHEMA_VERSION,
   type ClientRecord,
   type ConnectionRecord,
@@ -74,7 +75,7 @@ export class Connections {
     const { provider, connection_name: name } = record;
     await this.vault.update(async (tx) => {
       if (check) check(await this.readIn(tx, keys.connection(this.profile, provider, name)));
-      const meta = (await tx.get<ProviderMetadataRecord>(keys.metadata(this.profile, provider))) ?? newMetadata(this.profile, provider);
+      const meta = (await this.metadataIn(tx, provider)) ?? newMetadata(this.profile, provider, this.storedNames(provider));
       if (!meta.connection_names.includes(name)) meta.connection_names.push(name);
       meta.default_connection ??= name;
       meta.last_used_connection = name;
@@ -102,6 +103,23 @@ export class Connections {
     });
   }
 
+  /**
+   * The provider's metadata inside a write transaction; undefined when missing or unreadable (a
+   * damaged one is rebuilt from the stored connections rather than blocking every login and removal).
+   */
+  private async metadataIn(tx: { get: <R>(key: string) => Promise<R | undefined> }, provider: string): Promise<ProviderMetadataRecord | undefined> {
+    return tx.get<ProviderMetadataRecord>(keys.metadata(this.profile, provider)).catch(() => undefined);
+  }
+
+  /** The names of the provider's stored connections, read off the store's keys. */
+  private storedNames(provider: string): string[] {
+    return this.vault.kv
+      .list(keys.providerPrefix(this.profile, provider))
+      .map((row) => parseKey(row.key))
+      .filter((k) => k?.kind === "connection")
+      .map((k) => k!.connection!);
+  }
+
   /** A connection record read inside a write transaction (undefined when missing or unreadable). */
   private async readIn(tx: { get: <R>(key: string) => Promise<R | undefined> }, key: string): Promise<ConnectionRecord | undefined> {
     const stored = await tx.get<ConnectionRecord>(key).catch(() => undefined);
@@ -118,15 +136,18 @@ export class Connections {
     return this.vault.update(async (tx) => {
       const key = keys.connection(this.profile, provider, name);
       const existed = this.vault.kv.get(key) !== undefined;
-      const meta = await tx.get<ProviderMetadataRecord>(keys.metadata(this.profile, provider)).catch(() => undefined);
+      const left = this.storedNames(provider).filter((n) => n !== name);
       const changes: Array<readonly [string, Record<string, unknown> | undefined]> = [[key, undefined]];
-      if (meta) {
-        meta.connection_names = meta.connection_names.filter((n) => n !== name);
-        if (meta.default_connection === name) meta.default_connection = meta.connection_names[0] ?? null;
-        if (meta.last_used_connection === name) meta.last_used_connection = meta.default_connection;
-        if (meta.connection_names.length === 0) {
-          changes.push([keys.metadata(this.profile, provider), undefined], [keys.state(this.profile, provider), undefined]);
-        } else {
+      if (left.length === 0) {
+        // the provider's last connection: its metadata and state go too, readable or not
+        changes.push([keys.metadata(this.profile, provider), undefined], [keys.state(this.profile, provider), undefined]);
+      } else {
+        // metadata no key opens stays as it is (the next login rebuilds it): deleting needs no key
+        const meta = await this.metadataIn(tx, provider);
+        if (meta) {
+          meta.connection_names = meta.connection_names.filter((n) => n !== name);
+          if (meta.default_connection === name) meta.default_connection = meta.connection_names[0] ?? null;
+          if (meta.last_used_connection === name) meta.last_used_connection = meta.default_connection;
           changes.push([keys.metadata(this.profile, provider), meta]);
         }
       }
@@ -146,6 +167,18 @@ export class Connections {
     return { schema_version: SCHEMA_VERSION, profile: this.profile, provider, client_id: null, client_secret: null, base_url: null, host_url: null, scopes: null, metadata: {}, ...fields };
   }
 
+  /**
+   * Deletes the provider's metadata and state when no connection is left to need them (a damaged
+   * record the last delete could not read, or one Python left); true when there were any.
+   */
+  async deleteLeftovers(provider: string): Promise<boolean> {
+    if (this.storedNames(provider).length > 0) return false;
+    const found = [keys.metadata(this.profile, provider), keys.state(this.profile, provider)].filter((key) => this.vault.kv.get(key) !== undefined);
+    if (found.length === 0) return false;
+    await this.vault.write(found.map((key) => [key, undefined] as const));
+    return true;
+  }
+
   /** Deletes the provider's client credentials; true when there were any. Writes nothing otherwise. */
   async deleteClient(provider: string): Promise<boolean> {
     const key = keys.client(this.profile, provider);
@@ -159,14 +192,12 @@ export class Connections {
   }
 
   async recordRefresh(provider: string, error: string | null): Promise<void> {
-    const state: ProviderStateRecord = {
-      schema_version: SCHEMA_VERSION,
-      provider,
-      profile: this.profile,
-      last_refresh_at: nowIso(),
-      last_refresh_error: error,
-      metadata: {},
-    };
-    await this.vault.write([[keys.state(this.profile, provider), state]]);
+    const key = keys.state(this.profile, provider);
+    await this.vault.update(async (tx) => {
+      // what else the record holds (fields of the Python implementation's) is kept
+      const stored = await tx.get<ProviderStateRecord>(key).catch(() => undefined);
+      const state: ProviderStateRecord = { metadata: {}, ...stored, schema_version: SCHEMA_VERSION, provider, profile: this.profile, last_refresh_at: nowIso(), last_refresh_error: error };
+      return { changes: [[key, state]], result: undefined };
+    });
   }
 }

@@ -163,14 +163,15 @@ export function newConnection(init: Pick<ConnectionRecord, "provider" | "profile
   };
 }
 
-export function newMetadata(profile: string, provider: string): ProviderMetadataRecord {
+/** A provider's metadata; `names`: connections already stored (when a damaged record is rebuilt), the first the default. */
+export function newMetadata(profile: string, provider: string, names: string[] = []): ProviderMetadataRecord {
   return {
     schema_version: SCHEMA_VERSION,
     profile,
     provider,
-    default_connection: null,
-    connection_names: [],
-    last_used_connection: null,
+    default_connection: names[0] ?? null,
+    connection_names: [...names],
+    last_used_connection: names[0] ?? null,
     metadata: {},
   };
 }

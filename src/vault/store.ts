@@ -120,6 +120,8 @@ export class Vault {
 
   /** Writes records (or deletes, for undefined) in one transaction. Call inside locked(). */
   async writeUnlocked(changes: ReadonlyArray<readonly [string, Record<string, unknown> | undefined]>): Promise<void> {
+    // deleting seals nothing: records no key opens (damaged, or of an older format) can still be removed
+    if (changes.every(([, record]) => record === undefined)) return this.kv.write(changes.map(([key]) => [key, undefined] as const));
     const masterKey = await this.keyForWrite();
     this.kv.write(changes.map(([key, record]) => [key, record === undefined ? undefined : seal(masterKey, JSON.stringify(record))] as const));
   }

@@ -1,5 +1,10 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import Database from "better-sqlite3";
 import { Home } from "../../src/home/home.js";
 import { Connections } from "../../src/vault/connections.js";
 import { Vault } from "../../src/vault/store.js";
@@ -138,4 +143,35 @@ test("a login that replaces a connection while its refresh is in flight wins: th
   assert.equal(stored.refresh_token, login.refresh_token);
   assert.equal(r.stdout.trim(), login.access_token, "the caller gets the login's token");
   assert.equal(server.tokenRequests("refresh_token") >= 1, true, "the refresh did reach the server (it was in flight)");
+});
+
+test("a connection removed while its refresh was failing is not written back (nor its state): the refresh says it was removed", async () => {
+  const { home } = await homeWithExpiredToken();
+  const store = join(home, "profiles", "default", "store.db");
+  // a token endpoint during whose answer the connection is removed, as the Python implementation's logout would (outside our lock)
+  const endpoint = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      const db = new Database(store);
+      db.prepare("DELETE FROM kv WHERE key LIKE 'profile:default:localidp:%'").run();
+      db.close();
+      res.writeHead(400, { "content-type": "application/json" }).end(JSON.stringify({ error: "invalid_grant" }));
+    });
+  });
+  await new Promise<void>((resolve) => endpoint.listen(0, "127.0.0.1", resolve));
+  try {
+    const file = join(home, "providers", "localidp.json");
+    const def = JSON.parse(readFileSync(file, "utf8"));
+    def.oauth.token_url = `http://127.0.0.1:${(endpoint.address() as AddressInfo).port}/token`;
+    writeFileSync(file, JSON.stringify(def));
+    const r = await cliAsync(getToken, { home });
+    assert.equal(r.code, 5, r.stderr);
+    assert.match(r.stderr, /the connection "default" of "localidp" was removed/);
+    const db = new Database(store, { readonly: true });
+    const left = db.prepare("SELECT key FROM kv WHERE key LIKE 'profile:default:localidp:%'").all();
+    db.close();
+    assert.deepEqual(left, [], "no record came back");
+  } finally {
+    endpoint.close();
+  }
 });

@@ -177,3 +177,35 @@ test("profile list still shows the profiles when the one chosen does not exist; 
   failsCleanly(home, ["-p", "", "list"], 2, /invalid profile name ""/);
   failsCleanly(home, ["profile", "use", "nope"], 2, /profile "nope" does not exist; your profiles: default, work/);
 });
+
+test("a damaged metadata record does not block the provider: a login rebuilds it, remove clears it", () => {
+  const home = fixtureHome();
+  const store = join(home, "profiles", "default", "store.db");
+  const garble = () => {
+    const db = new Database(store);
+    db.prepare("UPDATE kv SET value = ? WHERE key = ?").run("AAAAAAAAAAAAAAAA.garbage", "profile:default:resend:metadata");
+    db.close();
+  };
+  garble();
+  const login = cli(["login", "resend", "--connection", "third"], { home, env: { RESEND_API_KEY: "re_third_key_123" } });
+  assert.equal(login.code, 0, login.stderr);
+  const list = JSON.parse(cli(["list", "--json"], { home }).stdout) as { providers: Array<{ name: string; connections: Array<{ name: string; default: boolean }> }> };
+  const resend = list.providers.find((p) => p.name === "resend")!;
+  assert.deepEqual(resend.connections.map((c) => [c.name, c.default]), [["bulk", true], ["default", false], ["third", false]], "rebuilt from the stored connections");
+  garble();
+  const removed = cli(["remove", "resend"], { home });
+  assert.equal(removed.code, 0, removed.stderr);
+  const db = new Database(store, { readonly: true });
+  const left = db.prepare("SELECT key FROM kv WHERE key LIKE 'profile:default:resend:%'").all();
+  db.close();
+  assert.deepEqual(left, [], "nothing of the provider is left behind");
+  assert.equal(cli(["login", "resend"], { home, env: { RESEND_API_KEY: "re_again_key_123" } }).code, 0);
+});
+
+test("records no key opens can still be removed (removing seals nothing); writing under a wrong key is still refused", () => {
+  const home = fixtureHome();
+  writeFileSync(join(home, "master.key"), JSON.stringify({ version: 1, key: Buffer.alloc(32, 9).toString("base64") }), { mode: 0o600 });
+  const removed = cli(["-p", "work", "remove", "openai"], { home });
+  assert.equal(removed.code, 0, removed.stderr);
+  failsCleanly(home, ["login", "brevo", "--connection", "second"], 7, /master key does not open any record of profile "default"; nothing was written/, { env: { BREVO_API_KEY: "xkeysib-1" } });
+});

@@ -2,7 +2,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { cli, emptyHome, fixtureHome } from "../helpers.js";
+import { spawnSync } from "node:child_process";
+import { cli, emptyHome, fixtureHome, tempDir } from "../helpers.js";
 
 test("list shows every bundled provider, the user's one, and the fixture's connections", () => {
   const home = fixtureHome();
@@ -172,4 +173,16 @@ test("a broken user file overriding a bundled provider is reported, not shown as
   const inspect = cli(["inspect", "foo"], { home });
   assert.equal(inspect.code, 2);
   assert.match(inspect.stderr, /error: .*providers\/foo\.json: cannot be read \(EISDIR\)/);
+});
+
+test("export --format dotenv: a value with a backslash or a double quote reads back whole with Node's --env-file", () => {
+  const home = emptyHome();
+  const key = 'ak\\b"c$HOME';
+  assert.equal(cli(["login", "ahrefs"], { home, env: { AHREFS_API_KEY: key } }).code, 0);
+  const dotenv = cli(["export", "ahrefs", "--format", "dotenv"], { home });
+  assert.equal(dotenv.code, 0, dotenv.stderr);
+  const file = join(tempDir(), ".env");
+  writeFileSync(file, dotenv.stdout);
+  const read = spawnSync(process.execPath, [`--env-file=${file}`, "-e", "process.stdout.write(process.env.AHREFS_API_KEY)"], { encoding: "utf8", env: { PATH: process.env.PATH } });
+  assert.equal(read.stdout, key);
 });

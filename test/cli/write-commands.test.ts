@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, cli, emptyHome, fixtureHome, tempDir } from "../helpers.js";
 
@@ -149,4 +149,27 @@ test("keyring mode without a keyring service fails with a clear message and stor
   const check = (JSON.parse(doctor.stdout) as { checks: Array<{ check: string; ok: boolean; detail: string }> }).checks.find((c) => c.check === "master key");
   assert.equal(check?.ok, false);
   assert.match(check!.detail, /keyring/);
+});
+
+test("an audit log made readable by others is made private again when written; a symlinked profile and config.json are kept as links", () => {
+  const home = fixtureHome();
+  const log = join(home, "audit.log");
+  writeFileSync(log, "", { mode: 0o644 });
+  chmodSync(log, 0o644);
+  assert.equal(cli(["get", "openai", "-f", "api_key", "--show-secret"], { home }).code, 0);
+  assert.equal(statSync(log).mode & 0o777, 0o600, "it tells which secrets were read");
+
+  // a profile kept elsewhere, linked in
+  const elsewhere = join(tempDir(), "team");
+  renameSync(join(home, "profiles", "work"), elsewhere);
+  symlinkSync(elsewhere, join(home, "profiles", "work"));
+  assert.match(cli(["profile", "list"], { home }).stdout, /\bwork\b/);
+
+  // config.json from a dotfiles repository
+  const dotfiles = join(tempDir(), "config.json");
+  renameSync(join(home, "config.json"), dotfiles);
+  symlinkSync(dotfiles, join(home, "config.json"));
+  assert.equal(cli(["profile", "use", "work"], { home }).code, 0);
+  assert.ok(lstatSync(join(home, "config.json")).isSymbolicLink(), "still a link");
+  assert.equal(JSON.parse(readFileSync(dotfiles, "utf8")).default_profile, "work", "written where it points");
 });

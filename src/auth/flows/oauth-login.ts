@@ -77,6 +77,7 @@ export function oauthConnection(
     auth_type: "oauth2",
     status: "connected",
     base_url: def.oauth?.base_url ?? null,
+    host_url: def.host_url ?? null,
     scopes,
     access_token: token.access_token,
     refresh_token: token.refresh_token ?? null,

@@ -6,7 +6,7 @@ import type { ProviderDefinition } from "../../providers/schema.js";
 import { ForeignCallbackError, startCallbackServer } from "../../input/callback-server.js";
 import { sameToken } from "../../input/loopback.js";
 import { loginDeadlines, type AuthorizeHandle, type LoginInteraction } from "../interaction.js";
-import { assertSecureEndpoint } from "../http.js";
+import { assertSecureEndpoint, clean } from "../http.js";
 import { tokenRequest, type OAuthClient, type TokenResponse } from "../token-client.js";
 
 export interface PkceOptions {
@@ -42,15 +42,15 @@ export function checkCallback(params: URLSearchParams, state: string, issuer?: E
   const iss = params.get("iss");
   if (issuer && (iss !== null || issuer.required) && iss?.replace(/\/+$/, "") !== issuer.value.replace(/\/+$/, "")) {
     throw new AuthenticationError(
-      iss === null ? `the authorization answer carried no issuer, though ${issuer.value} says it sends one; refused` : `the authorization answer came from the issuer ${JSON.stringify(clean(iss))}, not ${issuer.value}; refused`,
+      iss === null ? `the authorization answer carried no issuer, though ${issuer.value} says it sends one; refused` : `the authorization answer came from the issuer ${JSON.stringify(clean(iss, 300))}, not ${issuer.value}; refused`,
       { hint: "run the login again; if this repeats, the provider's authorization servers are mixed up" },
     );
   }
   const error = params.get("error");
   if (error) {
     const description = params.get("error_description");
-    const what = error === "access_denied" ? "the authorization was denied" : `the authorization server returned ${clean(error)}`;
-    throw new AuthenticationError(`${what}${description ? `: ${clean(description)}` : ""}`, {
+    const what = error === "access_denied" ? "the authorization was denied" : `the authorization server returned ${clean(error, 300)}`;
+    throw new AuthenticationError(`${what}${description ? `: ${clean(description, 300)}` : ""}`, {
       hint: error === "access_denied" ? "run the login again and approve the access" : "check the provider's client settings and scopes",
     });
   }
@@ -113,9 +113,4 @@ function pastedParams(line: string, redirectUri: string): URLSearchParams {
     throw new UsageError("the pasted text is not a URL", { hint: `paste the whole address the browser shows, starting with ${redirectUri}` });
   }
   return url.searchParams;
-}
-
-function clean(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f]+/g, " ").slice(0, 300);
 }
