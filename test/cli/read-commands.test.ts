@@ -97,7 +97,6 @@ test("export prints lines a shell can eval, and every format", () => {
   assert.deepEqual(JSON.parse(cli(["export", "acmecrm", "--format", "json"], { home }).stdout || "{}"), {});
 });
 
-import { spawnSync } from "node:child_process";
 function spawnShell(script: string, home: string): string {
   const r = spawnSync("sh", ["-c", script], { env: { ...process.env, AUTHSOME_HOME: home }, encoding: "utf8" });
   assert.equal(r.status, 0, r.stderr);
