@@ -13,7 +13,7 @@ export interface EgressProxy {
   url: URL;
   /** The Proxy-Authorization value its URL's user info gives (Basic), if any. */
   authorization: string | undefined;
-  /** The URL for messages: its password starred. */
+  /** The URL for messages: scheme, host and port, its user name and password starred. */
   display: string;
 }
 
