@@ -19,6 +19,11 @@ export interface AuthorizationServerMetadata {
   [k: string]: unknown;
 }
 
+/** Whether two issuer or resource identifiers are the same URL, a trailing slash aside. */
+export function sameIdentifier(a: string, b: string): boolean {
+  return a.replace(/\/+$/, "") === b.replace(/\/+$/, "");
+}
+
 /** The `resource_metadata` parameter of a `WWW-Authenticate: Bearer ...` challenge (RFC 9728 §5.1). */
 export function resourceMetadataHint(header: string | null | undefined): string | undefined {
   if (!header) return undefined;
@@ -63,7 +68,7 @@ export async function protectedResourceAuthorizationServers(resource: string): P
     const answer = await requestJson(url, "protected-resource metadata").catch(() => undefined);
     const doc = answer?.status === 200 ? answer.json : undefined;
     // RFC 9728 §3.3: a document that describes another resource must not be used
-    if (typeof doc?.resource !== "string" || doc.resource.replace(/\/+$/, "") !== resource.replace(/\/+$/, "")) continue;
+    if (typeof doc?.resource !== "string" || !sameIdentifier(doc.resource, resource)) continue;
     const servers = doc.authorization_servers;
     if (Array.isArray(servers) && servers.length && servers.every((s) => typeof s === "string" && reachableFrom(resource, s))) return servers as string[];
   }
@@ -87,13 +92,12 @@ export function reachableFrom(resource: string, url: string): boolean {
 
 /** The first metadata document that exists for this issuer and says it is this issuer. */
 export async function authorizationServerMetadata(issuer: string): Promise<AuthorizationServerMetadata | undefined> {
-  const wanted = issuer.replace(/\/+$/, "");
   for (const url of authorizationServerMetadataUrls(issuer)) {
     const answer = await requestJson(url, "authorization-server metadata").catch(() => undefined);
     const meta = answer?.status === 200 ? answer.json : undefined;
     if (!meta) continue;
     // RFC 8414 §3.3: metadata for another issuer must not be used (mix-up attacks).
-    if (typeof meta.issuer !== "string" || meta.issuer.replace(/\/+$/, "") !== wanted) {
+    if (typeof meta.issuer !== "string" || !sameIdentifier(meta.issuer, issuer)) {
       throw new AuthenticationError(`the metadata at ${displayUrl(new URL(url))} names the issuer ${JSON.stringify(String(meta.issuer))}, not ${JSON.stringify(issuer)}; refused`, {
         hint: "the provider's discovery documents disagree; check the definition's oauth.issuer or resource_url",
       });

@@ -82,15 +82,23 @@ export async function refreshConnection(ctx: RefreshContext, stale: ConnectionRe
     };
     // a login may have replaced the connection meanwhile (it does not wait for this lock): it wins,
     // and the tokens just issued for the grant it replaced are dropped
-    const { replaced, stored } = await connections.putUnlessReplaced(refreshed, current);
-    if (replaced) {
-      if (!stored) throw removedMeanwhile(connections, current);
-      return stored;
-    }
+    const winner = await putOrWinner(connections, refreshed, current);
+    if (winner) return winner;
     await connections.recordRefresh(provider, null);
     audit(connections.vault.home, "refresh", { provider, connection: name, profile: connections.profile, rotated: Boolean(response.refresh_token && response.refresh_token !== current.refresh_token) });
     return refreshed;
   });
+}
+
+/**
+ * Stores `record` unless the connection changed since `from` was read; then returns what replaced
+ * it (a login meanwhile wins), or throws when it was removed. Undefined: `record` was stored.
+ */
+async function putOrWinner(connections: Connections, record: ConnectionRecord, from: ConnectionRecord): Promise<ConnectionRecord | undefined> {
+  const { replaced, stored } = await connections.putUnlessReplaced(record, from);
+  if (!replaced) return undefined;
+  if (!stored) throw removedMeanwhile(connections, from);
+  return stored;
 }
 
 /** The connection went while it was being refreshed. */
@@ -121,11 +129,8 @@ async function handleFailure(ctx: RefreshContext, current: ConnectionRecord, err
     // ... or rotated the token: then the new one is handed out
     if (latest.refresh_token !== current.refresh_token && !isExpired(latest, 0, now)) return latest;
     const invalid: ConnectionRecord = { ...latest, status: "invalid", metadata: { ...latest.metadata, last_refresh_error: description } };
-    const { replaced, stored } = await connections.putUnlessReplaced(invalid, latest);
-    if (replaced) {
-      if (!stored) throw removedMeanwhile(connections, current);
-      return stored; // a login replaced it meanwhile
-    }
+    const winner = await putOrWinner(connections, invalid, latest);
+    if (winner) return winner;
     throw deadGrant(connections, provider, name, invalid);
   }
   if (err instanceof TemporaryTokenError && !isExpired(current, 0, now)) {

@@ -247,8 +247,9 @@ async function exchange(ctx: RelayContext, client: ClientConnection, head: Reque
         // a kept-alive connection the service closed meanwhile: send again on a new one, unless
         // the service may have acted on it (RFC 9112 9.3.1: no automatic retry of a non-idempotent request)
         const replayable = replayableRequest(head);
-        if (conn.reused && conn.reader.received === 0 && bodyRead && replayable) continue;
-        const notAgain = conn.reused && conn.reader.received === 0 && !replayable ? `; it was not sent again, as ${head.method} is not idempotent` : "";
+        const closedUnread = conn.reused && conn.reader.received === 0;
+        if (closedUnread && bodyRead && replayable) continue;
+        const notAgain = closedUnread && !replayable ? `; it was not sent again, as ${head.method} is not idempotent` : "";
         const who = conn.forwardProxy ? `the proxy ${conn.forwardProxy.display} (on the way to ${dest.host})` : dest.host;
         socket.write(jsonResponse(502, { error: "upstream_closed", message: `${who} closed the connection without answering${notAgain}` }, true));
         return false;

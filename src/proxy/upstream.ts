@@ -142,18 +142,13 @@ export class UpstreamPool {
     } else {
       socket = net.connect({ host: to.host, port: to.port });
     }
-    this.opts.track(socket);
-    socket.setNoDelay(true);
-    socket.setTimeout(CONNECT_TIMEOUT_MS, () => socket.destroy(new Error("connect timeout")));
     try {
-      await once(socket, dest.tls ? "secureConnect" : "connect");
+      await established(socket, dest.tls, this.opts.track);
     } catch (err) {
-      socket.destroy();
       // a handshake inside the proxy's tunnel: its messages name the proxy
       if (via && err instanceof Error) (err as ThroughProxy).egressProxy = via;
       throw err;
     }
-    socket.setTimeout(0);
     return socket;
   }
 
@@ -171,17 +166,26 @@ async function proxyConnection(proxy: EgressProxy, opts: Pick<UpstreamOptions, "
   const socket = secure
     ? tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, ...(opts.secureContext ? { secureContext: opts.secureContext } : {}) })
     : net.connect({ host, port });
-  opts.track(socket);
+  try {
+    await established(socket, secure, opts.track);
+  } catch (err) {
+    throw new EgressError(proxy, `could not be reached (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  return socket;
+}
+
+/** Waits until `socket` is connected (its TLS handshake done, when `secure`) within CONNECT_TIMEOUT_MS; tracked, and destroyed when it fails. */
+async function established(socket: Socket, secure: boolean, track: UpstreamOptions["track"]): Promise<void> {
+  track(socket);
   socket.setNoDelay(true);
   socket.setTimeout(CONNECT_TIMEOUT_MS, () => socket.destroy(new Error("no answer within 30 s")));
   try {
     await once(socket, secure ? "secureConnect" : "connect");
   } catch (err) {
     socket.destroy();
-    throw new EgressError(proxy, `could not be reached (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    throw err;
   }
   socket.setTimeout(0);
-  return socket;
 }
 
 /**

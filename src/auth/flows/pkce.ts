@@ -6,6 +6,7 @@ import type { ProviderDefinition } from "../../providers/schema.js";
 import { ForeignCallbackError, startCallbackServer } from "../../input/callback-server.js";
 import { sameToken } from "../../input/loopback.js";
 import { loginDeadlines, type AuthorizeHandle, type LoginInteraction } from "../interaction.js";
+import { sameIdentifier } from "../discovery.js";
 import { assertSecureEndpoint, clean } from "../http.js";
 import { tokenRequest, type OAuthClient, type TokenResponse } from "../token-client.js";
 
@@ -40,7 +41,7 @@ export function checkCallback(params: URLSearchParams, state: string, issuer?: E
   }
   // RFC 9207: an answer from another authorization server than the one asked (a mix-up) is refused, errors included
   const iss = params.get("iss");
-  if (issuer && (iss !== null || issuer.required) && iss?.replace(/\/+$/, "") !== issuer.value.replace(/\/+$/, "")) {
+  if (issuer && (iss !== null || issuer.required) && (iss === null || !sameIdentifier(iss, issuer.value))) {
     throw new AuthenticationError(
       iss === null ? `the authorization answer carried no issuer, though ${issuer.value} says it sends one; refused` : `the authorization answer came from the issuer ${JSON.stringify(clean(iss, 300))}, not ${issuer.value}; refused`,
       { hint: "run the login again; if this repeats, the provider's authorization servers are mixed up" },
