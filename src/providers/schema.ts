@@ -60,6 +60,8 @@ export interface ApiKeySection {
 export interface OAuth1Section {
   request_token_url: string;
   authorize_url: string;
+  /** The "sign in with" variant of authorize_url (X's /oauth/authenticate): an auth endpoint too, never injected. */
+  authenticate_url?: string | null;
   access_token_url: string;
   invalidate_url?: string | null;
   consumer_key_env?: string;
@@ -89,6 +91,9 @@ export interface IdentitySection {
   [k: string]: unknown;
 }
 
+/** A kind of credential a route takes; "oauth2" is also served by an app-only bearer. */
+export type RouteAuthKind = "oauth2" | "api_key" | "oauth1" | "app_only";
+
 /** A place where the proxy injects this provider's credential. */
 export interface Route {
   /** Exact host ("api.x.com") or a wildcard on a whole label ("*.googleapis.com": one or more labels, never the bare suffix owner's look-alikes). */
@@ -97,8 +102,11 @@ export interface Route {
   path_prefix?: string;
   /** A regular expression the whole host name must match (anchored, case-insensitive), instead of `host`. */
   host_pattern?: string;
-  /** Which kind of credential this route takes, when the provider has several. Default: the connection's own. */
-  auth?: "oauth2" | "api_key" | "oauth1" | "app_only";
+  /**
+   * Which kind of credential this route takes, when the provider has several; a list names the kinds
+   * it takes in order of preference (X's /2/: OAuth 2.0, else OAuth 1.0a). Default: the connection's own.
+   */
+  auth?: RouteAuthKind | RouteAuthKind[];
   [k: string]: unknown;
 }
 

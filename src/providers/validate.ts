@@ -301,6 +301,7 @@ function checkOAuth1(c: Checker, s: Obj): void {
   const path = "$.oauth1";
   c.url(s, "request_token_url", path, { required: true });
   c.url(s, "authorize_url", path, { required: true });
+  c.url(s, "authenticate_url", path);
   c.url(s, "access_token_url", path, { required: true });
   c.url(s, "invalidate_url", path);
   c.envName(s, "consumer_key_env", path);
@@ -352,18 +353,31 @@ function checkRoutes(c: Checker, def: Obj, has: { oauth: boolean; apiKey: boolea
       const pp = r.path_prefix as string;
       if (!pp.startsWith("/")) c.add(`${p}.path_prefix`, `expected a path starting with "/", got ${describe(pp)}`);
     }
-    const auth = c.oneOf(r, "auth", p, ROUTE_AUTHS);
+    const kinds = routeAuthKinds(c, r, p);
     const needs: Record<string, [boolean, string]> = {
       oauth2: [has.oauth, "an oauth section"],
       oauth1: [has.oauth1, "an oauth1 section"],
       app_only: [has.appOnly, "an app_only section"],
       api_key: [has.apiKey, 'auth_type "api_key" or "api_key" among the flows'],
     };
-    if (auth !== undefined) {
+    for (const auth of kinds) {
       const need = needs[auth];
       if (need && !need[0]) c.add(`${p}.auth`, `expected the definition to have ${need[1]} for a route with auth ${JSON.stringify(auth)}, got none`);
     }
   });
+}
+
+/** A route's `auth`: one kind, or a non-empty list of distinct kinds in order of preference. */
+function routeAuthKinds(c: Checker, r: Obj, p: string): string[] {
+  if (!Array.isArray(r.auth)) {
+    const one = c.oneOf(r, "auth", p, ROUTE_AUTHS);
+    return one === undefined ? [] : [one];
+  }
+  const kinds = c.stringArray(r, "auth", p, ROUTE_AUTHS) ?? [];
+  if (r.auth.length === 0) c.add(`${p}.auth`, `expected one of ${ROUTE_AUTHS.map((a) => JSON.stringify(a)).join(", ")} or a list of them, got []`);
+  const repeated = kinds.find((k, i) => kinds.indexOf(k) !== i);
+  if (repeated) c.add(`${p}.auth`, `expected each kind once, got ${JSON.stringify(repeated)} twice`);
+  return kinds;
 }
 
 function headerNameProblem(name: string): string | undefined {

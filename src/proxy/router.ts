@@ -7,8 +7,6 @@ import type { ConnectionAuthType } from "../vault/records.js";
 // anchored host pattern; the most specific matching route wins, ties go to the first in
 // (provider name, definition order) and are reported once.
 
-export type RouteAuth = NonNullable<Route["auth"]>;
-
 /** One connection the run may use: its provider, name and credential kind. */
 export interface AvailableConnection {
   provider: string;
@@ -46,13 +44,16 @@ export interface RouteTableInput {
   defaults?: Record<string, string | null | undefined>;
 }
 
-/** Which connection kinds may serve a route's `auth`. */
-const SERVES: Record<RouteAuth, ConnectionAuthType[]> = {
-  oauth2: ["oauth2", "app_only"],
-  app_only: ["app_only"],
-  oauth1: ["oauth1"],
-  api_key: ["api_key"],
-};
+/**
+ * The connection kinds that may serve a route, in order of preference; undefined: any. An app-only
+ * bearer serves an "oauth2" route after every kind the route names, unless the route places it.
+ */
+export function routeKinds(auth: Route["auth"]): ConnectionAuthType[] | undefined {
+  if (auth === undefined) return undefined;
+  const kinds: ConnectionAuthType[] = Array.isArray(auth) ? [...auth] : [auth];
+  if (kinds.includes("oauth2") && !kinds.includes("app_only")) kinds.push("app_only");
+  return kinds;
+}
 
 /** Splits "host[:port]" (IPv6 in brackets) into a lowercase host and a port (default 443). */
 export function splitHostPort(authority: string, defaultPort = 443): { host: string; port: number } {
@@ -85,21 +86,28 @@ export function definitionRoutes(def: ProviderDefinition): Route[] {
   return host ? [{ host: host.toLowerCase() }] : [];
 }
 
-/** The connection that serves a route kind: the preferred one if it fits, else the default, else the first of that kind. */
+/**
+ * The connection that serves a route: the preferred one (--use) if it fits, else, kind by kind in the
+ * route's order, the default connection if it is of that kind, else the first of that kind.
+ */
 export function pickConnection(
   candidates: AvailableConnection[],
   kinds: ConnectionAuthType[] | undefined,
   preferred: string | undefined,
   fallback: string | null | undefined,
 ): AvailableConnection | undefined {
-  const fits = (c: AvailableConnection) => !kinds || kinds.includes(c.authType);
-  for (const name of [preferred, fallback]) {
-    if (!name) continue;
-    const c = candidates.find((x) => x.connection === name);
-    // a connection named with --use that does not fit this kind: fall through to the default
-    if (c && fits(c)) return c;
+  const named = (name: string | null | undefined) => (name ? candidates.find((x) => x.connection === name) : undefined);
+  const chosen = named(preferred);
+  // a connection named with --use that does not fit this route: the route's own preference decides
+  if (chosen && (!kinds || kinds.includes(chosen.authType))) return chosen;
+  const byDefault = named(fallback);
+  if (!kinds) return byDefault ?? candidates[0];
+  for (const kind of kinds) {
+    if (byDefault?.authType === kind) return byDefault;
+    const first = candidates.find((x) => x.authType === kind);
+    if (first) return first;
   }
-  return candidates.find(fits);
+  return undefined;
 }
 
 function compileHost(route: Route): Pick<CompiledRoute, "exact" | "suffix" | "pattern" | "port"> | undefined {
@@ -149,8 +157,7 @@ export class RouteTable {
         this.authHosts.add(url.slice(0, url.indexOf("/")));
       }
       for (const route of definitionRoutes(def)) {
-        const kinds = route.auth ? SERVES[route.auth] : undefined;
-        const chosen = pickConnection(candidates, kinds, input.preferred?.[def.name], input.defaults?.[def.name]);
+        const chosen = pickConnection(candidates, routeKinds(route.auth), input.preferred?.[def.name], input.defaults?.[def.name]);
         if (!chosen) continue; // no connection of the kind this route takes: not injected
         const host = compileHost(route);
         if (!host) continue;
@@ -295,6 +302,7 @@ export function authEndpointUrls(def: ProviderDefinition): string[] {
     oauth?.registration_endpoint,
     def.oauth1?.request_token_url,
     def.oauth1?.authorize_url,
+    def.oauth1?.authenticate_url,
     def.oauth1?.access_token_url,
     def.oauth1?.invalidate_url,
     def.app_only?.token_url,

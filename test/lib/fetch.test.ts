@@ -270,12 +270,20 @@ test("getAuthHeaders: an OAuth 1.0a connection gets a signature of exactly this 
   const other = await a.getAuthHeaders("x", { url: "https://api.x.com/1.1/account/verify_credentials.json", connection: "oauth1" });
   assert.notEqual(other.Authorization, header);
   await assert.rejects(a.fetch("x", "https://api.x.com.evil.test/1.1/statuses/update.json", {}, { connection: "oauth1" }), (err: unknown) => err instanceof UsageError && /is not one of the provider's routes/.test(err.message));
-  // an OAuth 2.0 route does not take the OAuth 1.0a credential, and the refusal says which kind it takes
-  await assert.rejects(a.fetch("x", "https://api.x.com/2/users/me", {}, { connection: "oauth1" }), (err: unknown) => {
+  // X's v2 takes OAuth 1.0a user context too
+  const v2 = await a.getAuthHeaders("x", { url: "https://api.x.com/2/users/me", connection: "oauth1" });
+  assert.match(v2.Authorization!, /^OAuth .*oauth_token="token-1"/);
+  await a.close();
+  // a route that does not take the connection's kind refuses it, and the refusal says which kind it takes
+  const store = openConnections(home);
+  await store.save(newConnection({ provider: "x", profile: "default", connection_name: "app", auth_type: "app_only", access_token: "app-token" }));
+  store.vault.close();
+  const b = new Authsome({ home });
+  await assert.rejects(b.fetch("x", "https://upload.x.com/1.1/media/upload.json", {}, { connection: "app" }), (err: unknown) => {
     assert.ok(err instanceof UsageError);
-    assert.equal(err.message, 'https://api.x.com/2/users/me is routed for an OAuth 2.0 connection of "x", and the connection "oauth1" is an OAuth 1.0a connection');
+    assert.equal(err.message, 'https://upload.x.com/1.1/media/upload.json is routed for an OAuth 1.0a connection of "x", and the connection "app" is an app-only connection');
     assert.match(err.hint ?? "", /connection: NAME/);
     return true;
   });
-  await a.close();
+  await b.close();
 });

@@ -75,6 +75,8 @@ test("every catalogue file validates against schema/provider.schema.json", () =>
     ["bad client_auth_method", { ...def("slack"), oauth: { ...def("slack").oauth, client_auth_method: "basic" } }],
     ["lowercase env var", { ...def("openai"), export: { env: { api_key: "openai_key" } } }],
     ["x without oauth1", { ...def("x"), oauth1: null }],
+    ["empty route auth list", { ...def("x"), routes: [{ host: "api.x.com", auth: [] }] }],
+    ["repeated route auth", { ...def("x"), routes: [{ host: "api.x.com", auth: ["oauth1", "oauth1"] }] }],
   ];
   for (const [why, value] of bad) assert.equal(validate(value), false, `schema should reject: ${why}`);
   // http on loopback and {base_url} templates are fine.
@@ -138,6 +140,7 @@ test("x: endpoints, client auth, rotation, identity, OAuth 1.0a and app-only, ro
   assert.deepEqual(x.oauth1, {
     request_token_url: "https://api.x.com/oauth/request_token",
     authorize_url: "https://api.x.com/oauth/authorize",
+    authenticate_url: "https://api.x.com/oauth/authenticate",
     access_token_url: "https://api.x.com/oauth/access_token",
     invalidate_url: "https://api.x.com/1.1/oauth/invalidate_token",
     consumer_key_env: "X_API_KEY",
@@ -149,11 +152,12 @@ test("x: endpoints, client auth, rotation, identity, OAuth 1.0a and app-only, ro
     token_url: "https://api.x.com/oauth2/token",
     invalidate_url: "https://api.x.com/oauth2/invalidate_token",
   });
+  // v2 takes OAuth 2.0 or OAuth 1.0a user context (x-protocol.md 4.4); v1.1 and uploads only OAuth 1.0a
   const routes = (x.routes ?? []).map((r) => `${r.host}${r.path_prefix ?? ""} ${r.auth ?? "-"}`).sort();
   assert.deepEqual(routes, [
-    "api.twitter.com oauth2",
+    "api.twitter.com oauth2,oauth1",
     "api.twitter.com/1.1/ oauth1",
-    "api.x.com oauth2",
+    "api.x.com oauth2,oauth1",
     "api.x.com/1.1/ oauth1",
     "upload.twitter.com oauth1",
     "upload.x.com oauth1",

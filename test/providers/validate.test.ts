@@ -342,6 +342,19 @@ test("routes: a host pattern names hosts of one domain; unknown keys and host be
   assert.match(withRoutes([{ host: "api.any.com", host_pattern: ".*\\.any\\.com" }]).join("\n"), /\$\.routes\[0\]: expected host or host_pattern, got both/);
 });
 
+test("a route's auth is one kind or a list of distinct kinds, each of which the definition has", () => {
+  const withRoutes = (d: Record<string, unknown>, auth: unknown) => collectDefinitionProblems({ ...d, routes: [{ host: "api.acme.example", auth }] }).map((p) => `${p.path}: ${p.message}`).join("\n");
+  const both = { ...oauthDef(), flows: ["pkce", "oauth1"], oauth1: { request_token_url: "https://acme.example/rt", authorize_url: "https://acme.example/a", authenticate_url: "https://acme.example/in", access_token_url: "https://acme.example/at" } };
+  assert.equal(withRoutes(both, ["oauth2", "oauth1"]), "");
+  assert.equal(withRoutes(both, "oauth1"), "");
+  assert.match(withRoutes(both, []), /^\$\.routes\[0\]\.auth: expected one of "oauth2", "api_key", "oauth1", "app_only" or a list of them, got \[\]$/);
+  assert.match(withRoutes(both, ["oauth1", "oauth1"]), /^\$\.routes\[0\]\.auth: expected each kind once, got "oauth1" twice$/);
+  assert.match(withRoutes(both, ["oauth2", "bearer"]), /^\$\.routes\[0\]\.auth\[1\]: expected one of "oauth2", "api_key", "oauth1", "app_only", got "bearer"$/);
+  assert.match(withRoutes(oauthDef(), ["oauth2", "oauth1"]), /^\$\.routes\[0\]\.auth: expected the definition to have an oauth1 section for a route with auth "oauth1", got none$/);
+  assert.match(withRoutes(both, { kind: "oauth2" }), /^\$\.routes\[0\]\.auth: expected one of "oauth2"/);
+  assert.match(collectDefinitionProblems({ ...both, oauth1: { ...both.oauth1, authenticate_url: "http://acme.example/in" } }).map((p) => p.path).join("\n"), /^\$\.oauth1\.authenticate_url$/);
+});
+
 test("headers the proxy frames or addresses messages by are never a definition's, and no control character is in a header value", () => {
   const found = (d: Record<string, unknown>) => collectDefinitionProblems(d).map((p) => `${p.path}: ${p.message}`).join("\n");
   for (const name of ["Host", "content-length", "Transfer-Encoding", "Connection", "Proxy-Authorization"]) {

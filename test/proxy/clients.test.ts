@@ -5,6 +5,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { SYSTEM_PYTHON } from "../helpers.js";
 import { gitRepository, proxyFixture, SECRETS, seen, type ProxyFixture } from "./fixtures.js";
+import { signOAuth1Request } from "../../src/auth/oauth1/sign.js";
 
 let fx: ProxyFixture;
 before(async () => {
@@ -88,6 +89,29 @@ test("git clone over https gets the API-key header (basic_password) on every req
   }
 });
 
+/** The request the peer saw at `path` carries the v1 connection's OAuth 1.0a signature of `url` (and form). */
+function assertSignedWithOAuth1(path: string, url: string, form?: Record<string, string>): void {
+  const q = seen(fx.peer, path);
+  const header = String(q.headers.authorization);
+  assert.match(header, /^OAuth /);
+  const params = Object.fromEntries([...header.slice(6).matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, decodeURIComponent(m[2]!)]));
+  assert.equal(params.oauth_consumer_key, SECRETS.xConsumerKey);
+  assert.equal(params.oauth_token, SECRETS.xOauth1Token);
+  // the same signature, recomputed from the request the peer saw
+  const expected = signOAuth1Request({
+    method: q.method,
+    url,
+    ...(form ? { form } : {}),
+    consumerKey: SECRETS.xConsumerKey,
+    consumerSecret: SECRETS.xConsumerSecret,
+    token: SECRETS.xOauth1Token,
+    tokenSecret: SECRETS.xOauth1Secret,
+    nonce: params.oauth_nonce!,
+    timestamp: params.oauth_timestamp!,
+  });
+  assert.equal(header, expected);
+}
+
 test("X: the most specific route picks the kind; auth endpoints are never injected", async () => {
   const r = await fx.run([
     "sh",
@@ -102,30 +126,8 @@ test("X: the most specific route picks the kind; auth endpoints are never inject
   assert.equal(r.code, 0, r.stderr);
   assert.equal(seen(fx.peer, "/2/users/me").headers.authorization, `Bearer ${SECRETS.xBearer}`);
 
-  const { signOAuth1Request } = await import("../../src/auth/oauth1/sign.js");
-  const check = (path: string, url: string, form?: Record<string, string>) => {
-    const q = seen(fx.peer, path);
-    const header = String(q.headers.authorization);
-    assert.match(header, /^OAuth /);
-    const params = Object.fromEntries([...header.slice(6).matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1]!, decodeURIComponent(m[2]!)]));
-    assert.equal(params.oauth_consumer_key, SECRETS.xConsumerKey);
-    assert.equal(params.oauth_token, SECRETS.xOauth1Token);
-    // the same signature, recomputed from the request the peer saw
-    const expected = signOAuth1Request({
-      method: q.method,
-      url,
-      ...(form ? { form } : {}),
-      consumerKey: SECRETS.xConsumerKey,
-      consumerSecret: SECRETS.xConsumerSecret,
-      token: SECRETS.xOauth1Token,
-      tokenSecret: SECRETS.xOauth1Secret,
-      nonce: params.oauth_nonce!,
-      timestamp: params.oauth_timestamp!,
-    });
-    assert.equal(header, expected);
-  };
-  check("/1.1/statuses/update.json?trim=true", "https://api.x.com/1.1/statuses/update.json?trim=true", { status: "hello world", x: "1" });
-  check("/1.1/media/upload.json", "https://upload.x.com/1.1/media/upload.json"); // JSON bodies are not signed
+  assertSignedWithOAuth1("/1.1/statuses/update.json?trim=true", "https://api.x.com/1.1/statuses/update.json?trim=true", { status: "hello world", x: "1" });
+  assertSignedWithOAuth1("/1.1/media/upload.json", "https://upload.x.com/1.1/media/upload.json"); // JSON bodies are not signed
   assert.equal(seen(fx.peer, "/1.1/media/upload.json").body, '{"a":1}');
   assert.equal(seen(fx.peer, "/2/oauth2/token").headers.authorization, undefined, "the token endpoint gets no credential");
 });
@@ -146,14 +148,20 @@ test("--provider limits injection: other providers' hosts are tunnelled, their v
   assert.ok(!r.stderr.includes("from-the-parent"), "the value is never printed");
 });
 
-test("--use picks the connection; a route kind the named connection cannot serve falls back to the default", async () => {
-  const r = await fx.run(["sh", "-c", "curl -sS --fail https://api.openai.com/v1/use-work && curl -sS --fail https://api.x.com/2/use-v1 && curl -sS --fail https://api.x.com/1.1/use-v1"], {
+test("--use picks the connection; a route kind the named connection cannot serve falls back to one that can", async () => {
+  const r = await fx.run(["sh", "-c", "curl -sS --fail https://api.openai.com/v1/use-work && curl -sS --fail 'https://api.x.com/2/use-v1?q=a' && curl -sS --fail https://api.x.com/1.1/use-v1"], {
     options: ["--use", "openai=work", "--use", "x=v1"],
   });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(seen(fx.peer, "/v1/use-work").headers.authorization, `Bearer ${SECRETS.openaiWork}`);
-  assert.equal(seen(fx.peer, "/2/use-v1").headers.authorization, `Bearer ${SECRETS.xBearer}`, "oauth2 route: v1 is OAuth 1.0a, the default serves it");
-  assert.match(String(seen(fx.peer, "/1.1/use-v1").headers.authorization), /^OAuth .*oauth_token="123-oauth1-token-SECRET"/);
+  // X's v2 takes OAuth 1.0a user context too: the named OAuth 1.0a connection signs it
+  assertSignedWithOAuth1("/2/use-v1?q=a", "https://api.x.com/2/use-v1?q=a");
+  assertSignedWithOAuth1("/1.1/use-v1", "https://api.x.com/1.1/use-v1");
+
+  const back = await fx.run(["sh", "-c", "curl -sS --fail https://api.x.com/1.1/use-default && curl -sS --fail https://api.x.com/2/use-default"], { options: ["--use", "x=default"] });
+  assert.equal(back.code, 0, back.stderr);
+  assertSignedWithOAuth1("/1.1/use-default", "https://api.x.com/1.1/use-default");
+  assert.equal(seen(fx.peer, "/2/use-default").headers.authorization, `Bearer ${SECRETS.xBearer}`);
 });
 
 test("response headers and bodies pass through unchanged", async () => {

@@ -22,7 +22,7 @@ test("X: the most specific route wins and picks the connection of its kind", () 
   assert.equal(table.match("api.twitter.com", 443, "/2/tweets")?.authType, "oauth2");
   // auth endpoints are never injected, though the host is intercepted
   assert.equal(table.routesHost("api.x.com", 443), true);
-  for (const path of ["/2/oauth2/token", "/2/oauth2/revoke", "/oauth/request_token", "/oauth/access_token", "/oauth2/token", "/oauth2/invalidate_token", "/1.1/oauth/invalidate_token"]) {
+  for (const path of ["/2/oauth2/token", "/2/oauth2/revoke", "/oauth/request_token", "/oauth/authorize", "/oauth/authenticate?oauth_token=t", "/oauth/access_token", "/oauth2/token", "/oauth2/invalidate_token", "/1.1/oauth/invalidate_token"]) {
     assert.equal(table.match("api.x.com", 443, path), undefined, path);
   }
   // other ports and look-alikes are not routed
@@ -70,6 +70,26 @@ test("a route whose kind has no connection falls back to the less specific one",
   assert.equal(table.routesHost("upload.x.com", 443), false, "no oauth1 connection: upload.x.com is tunnelled");
   const appOnly = new RouteTable({ definitions: [catalog("x")], connections: [conn("x", "app", "app_only")] });
   assert.equal(appOnly.match("api.x.com", 443, "/2/tweets/search/recent")?.authType, "app_only", "app-only bearer serves oauth2 routes");
+});
+
+test("X's v2 takes OAuth 2.0, else OAuth 1.0a user context, else an app-only bearer: the route's order beats the default", () => {
+  const table = (connections: AvailableConnection[], defaults?: Record<string, string>, preferred?: Record<string, string>) =>
+    new RouteTable({ definitions: [catalog("x")], connections, defaults, preferred });
+  const oauth1Only = table([conn("x", "v1", "oauth1")]);
+  assert.equal(oauth1Only.match("api.x.com", 443, "/2/users/me")?.connection, "v1");
+  assert.equal(oauth1Only.match("api.twitter.com", 443, "/2/tweets")?.authType, "oauth1");
+  assert.equal(oauth1Only.match("api.x.com", 443, "/1.1/statuses/update.json")?.authType, "oauth1");
+  const all = [conn("x", "app", "app_only"), conn("x", "v1", "oauth1"), conn("x", "user", "oauth2")];
+  // the default is the first login (here the app-only one); the route still prefers a user's OAuth 2.0 token
+  assert.equal(table(all, { x: "app" }).match("api.x.com", 443, "/2/tweets")?.connection, "user");
+  assert.equal(table(all.slice(0, 2), { x: "app" }).match("api.x.com", 443, "/2/tweets")?.connection, "v1", "user context before app-only");
+  assert.equal(table(all.slice(0, 2), { x: "app" }).match("api.x.com", 443, "/1.1/statuses/update.json")?.connection, "v1");
+  // within a kind the default comes first, and --use beats the route's order when it fits
+  const two = [conn("x", "user", "oauth2"), conn("x", "work", "oauth2"), conn("x", "v1", "oauth1")];
+  assert.equal(table(two, { x: "work" }).match("api.x.com", 443, "/2/tweets")?.connection, "work");
+  assert.equal(table(two, { x: "v1" }).match("api.x.com", 443, "/2/tweets")?.connection, "user");
+  assert.equal(table(two, { x: "user" }, { x: "v1" }).match("api.x.com", 443, "/2/tweets")?.connection, "v1");
+  assert.equal(table(two, { x: "user" }, { x: "work" }).match("api.x.com", 443, "/1.1/statuses/update.json")?.connection, "v1", "--use of a kind the route does not take");
 });
 
 test("--use wins when it fits, else the default, else the first of the kind", () => {
