@@ -66,22 +66,36 @@ export interface ClientChange {
   registering?: { redirectUri: string; hint: string };
 }
 
+/** The provider's connections other than the one logging in that were issued to its stored client (or consumer key). */
+export async function otherConnectionsOfClient(
+  ctx: { definition: { name: string }; connection: string; connections: Connections },
+  field: ClientChange["field"],
+): Promise<string[]> {
+  const { kinds } = SERVES[field];
+  return (await ctx.connections.list(ctx.definition.name)).filter((e) => e.connection !== ctx.connection && e.record && kinds.includes(e.record.auth_type)).map((e) => e.connection);
+}
+
 /**
  * A provider keeps one client for all its connections (the shared store format): a login that
  * brings another would leave the others refreshing (or signing) with a client that did not issue
- * their tokens. Refused unless --force, before the login asks anything of the person.
+ * their tokens. Refused unless --force (which says which connections need a new login), before
+ * the login asks anything of the person.
  */
 export async function assertClientOfOthers(
-  ctx: { definition: { name: string }; connection: string; options: { force?: boolean }; connections: Connections },
+  ctx: { definition: { name: string }; connection: string; options: { force?: boolean }; connections: Connections; interaction: { say(message: string): void } },
   change: ClientChange,
 ): Promise<void> {
   const { field, stored, next } = change;
-  if (!stored || stored === next || ctx.options.force) return;
+  if (!stored || stored === next) return;
   const provider = ctx.definition.name;
-  const { kinds, what } = SERVES[field];
-  const others = (await ctx.connections.list(provider)).filter((e) => e.connection !== ctx.connection && e.record && kinds.includes(e.record.auth_type)).map((e) => `"${e.connection}"`);
+  const { what } = SERVES[field];
+  const others = (await otherConnectionsOfClient(ctx, field)).map((name) => `"${name}"`);
   if (others.length === 0) return;
   const issued = `the connections ${others.join(", ")} of "${provider}" were issued to ${what} ${stored}`;
+  if (ctx.options.force) {
+    ctx.interaction.say(`warning: ${issued}; once this login replaces it, log them in again (authsome login ${provider} --connection NAME --force)`);
+    return;
+  }
   if (change.registering) {
     throw new UsageError(`${issued}; registering a new client for ${change.registering.redirectUri} would replace it (a provider keeps one client for all its connections)`, {
       hint: `${change.registering.hint}; --force registers a new one, and those connections then need a new login`,

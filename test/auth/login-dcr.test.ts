@@ -106,8 +106,9 @@ test("dcr_pkce discovers through the resource's 401 hint, registers a client for
   assert.equal((await server.introspect(refreshed.stdout.trim())).active, true);
 
   // A second login reuses the registration made for this redirect URI.
-  const again = await dcrLogin(home, ["--force"]);
+  const again = await dcrLogin(home, ["--connection", "second"]);
   assert.equal(again.searchParams.get("client_id"), clientId);
+  assert.equal((await cliAsync(["logout", "mcpdemo", "--connection", "second"], { home })).code, 0);
 
   // Logout revokes at the discovered revocation endpoint.
   const current = (await cliAsync(["get", "mcpdemo", "--field", "access_token", "--show-secret"], { home })).stdout.trim();
@@ -150,6 +151,21 @@ async function expire(home: string, connection = "default"): Promise<void> {
 }
 
 const issuerProvider = () => ({ authorization_url: `${server.issuer}/auth`, token_url: `${server.issuer}/token`, issuer: server.issuer, scopes: ["openid", "offline_access"], supports_dcr: true, client_secret_env: "MCPDEMO_CLIENT_SECRET" });
+
+test("a server that forgot its registered client: login --force registers anew, unless other connections were issued to that client", async () => {
+  const home = homeWithMcpProvider(issuerProvider());
+  const first = (await dcrLogin(home)).searchParams.get("client_id")!;
+  await server.forgetClient(first);
+  const forced = await dcrLogin(home, ["--force"]);
+  const renewed = forced.searchParams.get("client_id")!;
+  assert.notEqual(renewed, first, "a new registration");
+  const token = (await cliAsync(["get", "mcpdemo", "--field", "access_token", "--show-secret"], { home })).stdout.trim();
+  assert.equal((await server.introspect(token)).client_id, renewed);
+  // with another connection issued to the client, --force keeps it (registering would break that one)
+  await dcrLogin(home, ["--connection", "work"]);
+  const kept = await dcrLogin(home, ["--force"]);
+  assert.equal(kept.searchParams.get("client_id"), renewed);
+});
 
 test("a dcr login on another port does not register a client over the one other connections were issued to; --force does", async () => {
   const home = homeWithMcpProvider(issuerProvider());

@@ -79,6 +79,8 @@ export interface OidcServer {
   setInteractionMode(mode: InteractionMode): void;
   /** Register a client with a chosen id (and secret); defaults as the static clients. */
   addClient(meta: ClientMetadata): Promise<void>;
+  /** Forget a client, as a server that purges unused registrations does. */
+  forgetClient(clientId: string): Promise<void>;
   /** RFC 7662 introspection by a privileged client. */
   introspect(token: string): Promise<{ active: boolean; [k: string]: unknown }>;
   /** GET the userinfo endpoint with the token as Bearer. */
@@ -394,6 +396,10 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
       await provider.Client.validate(full);
       const { adapter } = provider.Client as unknown as { adapter: { upsert(id: string, payload: object, ttl?: number): Promise<void> } };
       await adapter.upsert(full.client_id, full);
+    },
+    async forgetClient(clientId) {
+      const { adapter } = provider.Client as unknown as { adapter: { destroy(id: string): Promise<void> } };
+      await adapter.destroy(clientId);
     },
     introspect,
     userinfo,

@@ -3,7 +3,7 @@
 import { AuthenticationError, UsageError } from "../../errors.js";
 import { redirectUriFor } from "../../input/callback-server.js";
 import type { ClientAuthMethod, ProviderDefinition } from "../../providers/schema.js";
-import { assertClientOfOthers, registration, type Registration } from "../client-credentials.js";
+import { assertClientOfOthers, otherConnectionsOfClient, registration, type Registration } from "../client-credentials.js";
 import { authorizationServerMetadata, protectedResourceAuthorizationServers, type AuthorizationServerMetadata } from "../discovery.js";
 import { clean, displayUrl, requestJson } from "../http.js";
 import type { FlowContext, FlowResult } from "../login.js";
@@ -39,7 +39,10 @@ export async function dcrFlow(ctx: FlowContext): Promise<FlowResult> {
   const stored = registration(storedClient);
   let client: OAuthClient;
   let registered: Registration;
-  if (stored && storedClient?.client_id && stored.redirect_uri === redirectUri && stored.issuer === server.issuer) {
+  // --force starts afresh with a new registration (the server may have forgotten the stored client,
+  // whose login page then never comes back), unless other connections were issued to that client
+  const afresh = ctx.options.force && (await otherConnectionsOfClient(ctx, "client_id")).length === 0;
+  if (!afresh && stored && storedClient?.client_id && stored.redirect_uri === redirectUri && stored.issuer === server.issuer) {
     client = { clientId: storedClient.client_id, clientSecret: storedClient.client_secret, authMethod: stored.token_endpoint_auth_method };
     registered = { ...stored, endpoints };
   } else {
