@@ -42,6 +42,13 @@ before(async () => {
       res.writeHead(200, { "content-type": "application/json" });
       return res.end(JSON.stringify({ resource: `${origin}/elsewhere`, authorization_servers: [other.issuer] }));
     }
+    // authorization servers that do not do S256 PKCE: one lists only "plain", one lists nothing
+    const pkce = /^\/\.well-known\/oauth-authorization-server\/(plain-pkce|no-pkce)$/.exec(req.url ?? "");
+    if (pkce) {
+      res.writeHead(200, { "content-type": "application/json" });
+      const methods = pkce[1] === "plain-pkce" ? { code_challenge_methods_supported: ["plain"] } : {};
+      return res.end(JSON.stringify({ issuer: `${origin}/${pkce[1]}`, authorization_endpoint: server.authorizationEndpoint, token_endpoint: `${server.issuer}/token`, registration_endpoint: server.registrationEndpoint, ...methods }));
+    }
     res.writeHead(404).end();
   });
   await new Promise<void>((resolve) => resource.listen(0, "127.0.0.1", resolve));
@@ -165,6 +172,21 @@ test("a server that forgot its registered client: login --force registers anew, 
   await dcrLogin(home, ["--connection", "work"]);
   const kept = await dcrLogin(home, ["--force"]);
   assert.equal(kept.searchParams.get("client_id"), renewed);
+});
+
+test("an authorization server that does not list S256 PKCE is refused before anything is registered or opened", async () => {
+  const origin = new URL(resourceUrl).origin;
+  for (const [path, said] of [["no-pkce", "none"], ["plain-pkce", 'only "plain"']] as const) {
+    const home = homeWithMcpProvider({ ...issuerProvider(), issuer: `${origin}/${path}` });
+    const opener = recordingBrowser();
+    const r = await cliAsync(["login", "mcpdemo", "--port", String(PORT), "--timeout", "30"], { home, env: { BROWSER: opener.command, DISPLAY: undefined } });
+    assert.equal(r.code, 4, r.stderr);
+    assert.match(r.stderr, new RegExp(`the authorization server ${origin}/${path} does not support PKCE with S256 \\(its metadata lists ${said} in code_challenge_methods_supported\\)`));
+    assert.equal(opener.opened(), 0);
+    const store = new Connections(new Vault(new Home(home), "default"));
+    assert.equal(await store.client("mcpdemo"), undefined, "no client registered or stored");
+    store.vault.close();
+  }
 });
 
 test("a dcr login on another port does not register a client over the one other connections were issued to; --force does", async () => {

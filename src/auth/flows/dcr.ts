@@ -16,9 +16,6 @@ export async function dcrFlow(ctx: FlowContext): Promise<FlowResult> {
   const base = ctx.definition;
   if (!base.oauth) throw new UsageError(`provider "${base.name}" has no oauth section`);
   const server = await discover(base);
-  if (server.code_challenge_methods_supported && !server.code_challenge_methods_supported.includes("S256")) {
-    throw new AuthenticationError(`the authorization server ${server.issuer} does not support PKCE with S256`, { hint: "this provider cannot be used with dcr_pkce" });
-  }
   const endpoints = {
     authorization_url: server.authorization_endpoint,
     token_url: server.token_endpoint,
@@ -71,9 +68,18 @@ async function discover(def: ProviderDefinition): Promise<AuthorizationServerMet
   issuers.push(oauth.issuer ?? new URL(oauth.authorization_url).origin);
   for (const issuer of [...new Set(issuers)]) {
     const meta = await authorizationServerMetadata(issuer);
-    if (meta) return { ...meta, registration_endpoint: meta.registration_endpoint ?? oauth.registration_endpoint ?? undefined };
+    if (!meta) continue;
+    // a server that does not list S256 does not do PKCE (absent: none at all, RFC 8414 §2); MCP clients must refuse it
+    const methods = Array.isArray(meta.code_challenge_methods_supported) ? meta.code_challenge_methods_supported : undefined;
+    if (!methods?.includes("S256")) {
+      const said = methods ? `only ${methods.map((m) => JSON.stringify(clean(String(m), 20))).join(", ")}` : "none";
+      throw new AuthenticationError(`the authorization server ${meta.issuer} does not support PKCE with S256 (its metadata lists ${said} in code_challenge_methods_supported)`, {
+        hint: "this provider cannot be used with dcr_pkce",
+      });
+    }
+    return { ...meta, registration_endpoint: meta.registration_endpoint ?? oauth.registration_endpoint ?? undefined };
   }
-  // Nothing published: the definition's own endpoints, when it names a registration endpoint.
+  // Nothing published: the definition's own endpoints (and its word on PKCE), when it names a registration endpoint.
   if (!oauth.registration_endpoint) {
     throw new AuthenticationError(`could not discover ${def.display_name}'s authorization server, and its definition names no registration_endpoint`, {
       hint: "log in with a client registered by hand: --flow pkce --client-id ID",
