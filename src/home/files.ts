@@ -102,6 +102,35 @@ export function ensurePrivateDir(path: string): void {
 }
 
 /**
+ * Takes group and other access away from a file of ours (a store or key the Python implementation
+ * made under a wider umask). Best effort: another user's file, or a read-only disk, is left as it
+ * is (doctor reports it).
+ */
+export function narrowToOwner(path: string): void {
+  try {
+    const st = statSync(path);
+    const uid = process.getuid?.();
+    if (st.mode & 0o077 && (uid === undefined || uid === 0 || st.uid === uid)) chmodSync(path, st.mode & 0o700);
+  } catch {
+    // left for doctor to report
+  }
+}
+
+/** Makes a directory's entries (a rename, a new link) durable; best effort, not supported everywhere. */
+export function syncDirectory(dir: string): void {
+  try {
+    const dfd = openSync(dir, "r");
+    try {
+      fsyncSync(dfd);
+    } finally {
+      closeSync(dfd);
+    }
+  } catch {
+    // not supported here: the entry is as durable as the file system makes it
+  }
+}
+
+/**
  * Writes a file so that a crash at any point leaves either the old or the new content:
  * write a private temp file beside it, fsync, rename over the target.
  */
@@ -125,13 +154,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 
     if (made) rmSync(tmp, { force: true });
     throw fileError(err, "write", path);
   }
-  try {
-    const dfd = openSync(dir, "r");
-    fsyncSync(dfd);
-    closeSync(dfd);
-  } catch {
-    // Directory fsync is best effort (not supported everywhere).
-  }
+  syncDirectory(dir);
 }
 
 export function writeJsonAtomic(path: string, value: unknown): void {

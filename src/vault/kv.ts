@@ -3,7 +3,7 @@ import { closeSync, existsSync, openSync, readFileSync, statSync } from "node:fs
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { StoreUnavailableError } from "../errors.js";
-import { assertWritable, ensurePrivateDir, fileError, isWritable, PRIVATE_FILE } from "../home/files.js";
+import { assertWritable, ensurePrivateDir, fileError, isWritable, narrowToOwner, PRIVATE_FILE } from "../home/files.js";
 
 // Loaded with require: importing a CommonJS package from ESM costs a parse of its source on every start.
 const SQLite = createRequire(import.meta.url)("better-sqlite3") as typeof Database;
@@ -128,6 +128,8 @@ export class KvStore {
       }
     }
     assertWritable(this.path, "the store");
+    // SQLite makes its -wal and -shm files with the store's mode: a store made under a wider umask is narrowed first
+    narrowToOwner(this.path);
     try {
       const db = this.db ?? new SQLite(this.path, { fileMustExist: true });
       this.db = db;

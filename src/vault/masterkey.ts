@@ -1,8 +1,9 @@
 import { linkSync, readFileSync, rmSync } from "node:fs";
+import { dirname } from "node:path";
 import { randomBytes } from "node:crypto";
 import { StoreUnavailableError } from "../errors.js";
 import type { EncryptionMode } from "../home/config.js";
-import { fileError, writeFileAtomic } from "../home/files.js";
+import { fileError, narrowToOwner, syncDirectory, writeFileAtomic } from "../home/files.js";
 
 const KEY_BYTES = 32;
 const KEYRING_SERVICE = "authsome";
@@ -47,6 +48,7 @@ function loadFromFile(path: string, opts: { mayCreate: boolean }): Buffer {
     }
     return createKeyFile(path);
   }
+  narrowToOwner(path);
   let parsed: { key?: unknown };
   try {
     parsed = JSON.parse(text) as { key?: unknown };
@@ -82,6 +84,8 @@ function createKeyFile(path: string): Buffer {
   } finally {
     rmSync(tmp, { force: true });
   }
+  // records are encrypted with this key from now on: its link must survive a crash
+  syncDirectory(dirname(path));
   return key;
 }
 

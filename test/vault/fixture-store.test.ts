@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync, statSync } from "node:fs";
+import { chmodSync, readFileSync, statSync } from "node:fs";
 import { Home } from "../../src/home/home.js";
 import { Vault } from "../../src/vault/store.js";
 import { Connections } from "../../src/vault/connections.js";
@@ -99,6 +99,20 @@ test("a new home is private: directories 0700, files 0600", async () => {
     assert.equal(mode(file), 0o600, file);
   }
   assert.equal(readFileSync(home.paths.version, "utf8"), "2\n");
+});
+
+test("a Python home made under a wide umask is narrowed: the master key when read, the store before it is written", async () => {
+  const root = fixtureHome();
+  const home = new Home(root);
+  const mode = (p: string) => statSync(p).mode & 0o777;
+  for (const file of [home.paths.masterKey, home.paths.store("default")]) chmodSync(file, 0o644);
+  const connections = new Connections(new Vault(home, "default"));
+  assert.ok((await connections.list("github")).length > 0, "read as before");
+  assert.equal(mode(home.paths.masterKey), 0o600);
+  assert.equal(mode(home.paths.store("default")), 0o644, "a read changes nothing in the store");
+  await connections.save(newConnection({ provider: "openai", profile: "default", connection_name: "narrowed", auth_type: "api_key", api_key: "sk-x" }));
+  connections.vault.close();
+  assert.equal(mode(home.paths.store("default")), 0o600);
 });
 
 test("OAuth 1.0a and app-only connections are stored with an auth_type the Python reader knows, and read back as what they are", async () => {
