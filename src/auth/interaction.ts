@@ -14,28 +14,38 @@ export function loginCancelled(): AuthenticationError {
   return new AuthenticationError("the login was cancelled");
 }
 
+/** The longest a login waits for the person: a day (a timer cannot wait past 2^31-1 ms, about 24.8 days). */
+export const MAX_LOGIN_WAIT_SECONDS = 86_400;
+
 /**
  * What ends a login's wait besides its answer: the timeout ("<what> within 5 s") and, when given,
- * the signal. `clear` stops the clock once the wait is over.
+ * the signal. `clear` stops the clock and lets go of the signal once the wait is over (a program
+ * may pass one signal to many logins).
  */
 export function loginDeadlines(timeoutMs: number, what: string, signal?: AbortSignal): { waits: Promise<never>[]; clear: () => void } {
   let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
   const waits: Promise<never>[] = [
     new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new AuthenticationError(`${what} within ${waitedFor(timeoutMs)}`, { hint: "run the login again, or give more time with --timeout SECONDS" })), timeoutMs);
     }),
   ];
-  if (signal) waits.push(aborted(signal));
-  return { waits, clear: () => clearTimeout(timer) };
-}
-
-/** Rejects once `signal` is aborted (at once when it already is). */
-export function aborted(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => {
-    const fail = () => reject(loginCancelled());
-    if (signal.aborted) fail();
-    else signal.addEventListener("abort", fail, { once: true });
-  });
+  if (signal) {
+    waits.push(
+      new Promise<never>((_, reject) => {
+        onAbort = () => reject(loginCancelled());
+        if (signal.aborted) onAbort();
+        else signal.addEventListener("abort", onAbort, { once: true });
+      }),
+    );
+  }
+  return {
+    waits,
+    clear: () => {
+      clearTimeout(timer);
+      if (onAbort) signal?.removeEventListener("abort", onAbort);
+    },
+  };
 }
 
 export interface InputField {

@@ -8,6 +8,7 @@ import { usableConnection } from "../auth/credentials.js";
 import { egressProxyFor, proxyDispatcher } from "../auth/egress.js";
 import { DEFAULT_REFRESH_WINDOW_SECONDS } from "../auth/expiry.js";
 import { EXPORT_FORMATS, exportConnection, type ExportFormat } from "../auth/export.js";
+import { MAX_LOGIN_WAIT_SECONDS } from "../auth/interaction.js";
 import { login as runLogin, loginSummary, type LoginSummary } from "../auth/login.js";
 import { refreshConnection } from "../auth/refresh.js";
 import { authHeaders, credentialHeaderNames } from "../auth/request-auth.js";
@@ -375,7 +376,9 @@ export class Authsome {
       throw new UsageError(`${options.port !== undefined ? "port" : "AUTHSOME_CALLBACK_PORT"} must be a whole number from 1 to 65535, not ${JSON.stringify(options.port ?? fromEnv)}`);
     }
     const timeoutMs = options.timeoutMs ?? DEFAULT_LOGIN_TIMEOUT_MS;
-    if (!(timeoutMs > 0)) throw new UsageError(`timeoutMs must be positive, not ${timeoutMs}`);
+    if (!(timeoutMs > 0 && timeoutMs <= MAX_LOGIN_WAIT_SECONDS * 1000)) {
+      throw new UsageError(`timeoutMs must be from 1 to ${MAX_LOGIN_WAIT_SECONDS * 1000} (a day), not ${timeoutMs}`);
+    }
     const connections = await this.connections();
     const { record, flow: used } = await runLogin(
       { home: this.home, profile: this.profile, connections },

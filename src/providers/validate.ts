@@ -208,9 +208,7 @@ class Checker {
   envName(obj: Obj, key: string, path: string): void {
     if (this.string(obj, key, path)) {
       const v = obj[key] as string;
-      if (!ENV_VAR_RE.test(v)) {
-        this.add(childPath(path, key), `expected an environment variable name matching ${ENV_VAR_RE.source}, got ${describe(v)}`);
-      }
+      if (!ENV_VAR_RE.test(v)) this.add(childPath(path, key), notAnEnvName(v));
     }
   }
 
@@ -380,6 +378,14 @@ function routeAuthKinds(c: Checker, r: Obj, p: string): string[] {
   return kinds;
 }
 
+/**
+ * What is wrong with a value that should name an environment variable. The value is not shown: the
+ * usual mistake is the secret itself in place of its variable's name, and errors reach logs.
+ */
+function notAnEnvName(value: string): string {
+  return `expected an environment variable name matching ${ENV_VAR_RE.source} (the variable's name, never the secret itself), got a ${value.length}-character value that is not one`;
+}
+
 function headerNameProblem(name: string): string | undefined {
   if (!HEADER_NAME_RE.test(name)) return `expected an HTTP header name (letters, digits and !#$%&'*+.^_\`|~-), got ${describe(name)}`;
   if (RESERVED_HEADERS.includes(name.toLowerCase())) return `expected a header the proxy does not frame or address messages by (not ${RESERVED_HEADERS.join(", ")}), got ${describe(name)}`;
@@ -497,7 +503,7 @@ export function collectDefinitionProblems(value: unknown): DefinitionProblem[] {
   if (exp) {
     c.stringMap(exp, "env", "$.export", (k, v, p) => {
       if (k.trim() === "") c.add(p, "expected a record field name (access_token, refresh_token, api_key, account.id, account.label) as the key, got \"\"");
-      if (!ENV_VAR_RE.test(v)) c.add(p, `expected an environment variable name matching ${ENV_VAR_RE.source}, got ${describe(v)}`);
+      if (!ENV_VAR_RE.test(v)) c.add(p, notAnEnvName(v));
     });
   }
 

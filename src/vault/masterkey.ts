@@ -74,12 +74,13 @@ function createKeyFile(path: string): Buffer {
     algorithm: "AES-256-GCM",
     note: "Local master key for authsome. Protect this file.",
   };
-  const tmp = `${path}.${process.pid}.new`;
+  // unique per call: worker threads of one process share its pid
+  const tmp = `${path}.${process.pid}.${randomBytes(6).toString("hex")}.new`;
   writeFileAtomic(tmp, JSON.stringify(doc, null, 2));
   try {
     linkSync(tmp, path); // fails if the key appeared meanwhile
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw fileError(err, "create", path, "the master key");
     return loadFromFile(path, { mayCreate: false });
   } finally {
     rmSync(tmp, { force: true });

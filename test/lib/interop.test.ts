@@ -1,6 +1,7 @@
 // The library and the CLI on one store: log in with either, use with the other, sign out alike.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { getEventListeners } from "node:events";
 import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { ACCOUNT_ID, CLIENTS } from "../peers/oidc.js";
@@ -147,6 +148,16 @@ test("device code login through onDeviceCode; cancelling a login with a signal s
   assert.deepEqual((await a.listConnections(PROVIDER)).map((c) => c.name), ["device"]);
   // a timeout under a second is told in milliseconds, not as "0 s"
   await assert.rejects(a.login(PROVIDER, { connection: "slow", port: oidc.port, timeoutMs: 300, onAuthorizeUrl: () => {} }), (err: unknown) => err instanceof AuthenticationError && /no authorization arrived within 300 ms/.test(err.message));
+  // a timer cannot wait longer than 2^31-1 ms (it would fire at once): a day at most, as the CLI's --timeout
+  for (const timeoutMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31]) {
+    await assert.rejects(a.login(PROVIDER, { connection: "slow", port: oidc.port, timeoutMs, onAuthorizeUrl: () => {} }), (err: unknown) => err instanceof UsageError && /^timeoutMs must be from 1 to 86400000 \(a day\)/.test(err.message), String(timeoutMs));
+  }
+  // one long-lived signal (a program's shutdown signal) for many logins: each lets go of it when done
+  const shutdown = new AbortController();
+  for (let i = 0; i < 3; i++) {
+    await assert.rejects(a.login(PROVIDER, { connection: "slow", port: oidc.port, timeoutMs: 100, signal: shutdown.signal, onAuthorizeUrl: () => {} }), AuthenticationError);
+  }
+  assert.equal(getEventListeners(shutdown.signal, "abort").length, 0);
   // a flow that needs nobody (an API key answered at once) is cancelled too: before it starts, or before storing
   const isCancelled = (err: unknown) => err instanceof AuthenticationError && /cancelled/.test(err.message);
   await assert.rejects(a.login("openai", { signal: AbortSignal.abort(), ask: async () => ({ api_key: "sk-test-" + "c".repeat(40) }) }), isCancelled);

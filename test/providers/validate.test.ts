@@ -261,7 +261,7 @@ test("export variables, headers, arrays and env names are typed", () => {
   };
   Object.assign((d as Record<string, unknown>).oauth as object, { scopes: "read write", dead_grant_errors: [1], client_id_env: "acme_id", pkce: "yes" });
   const lines = problems(() => validateDefinition(d, FILE));
-  assertLine(lines, "$.export.env.access_token", "environment variable name matching ^[A-Z_][A-Z0-9_]*$", 'got "acme-token"');
+  assertLine(lines, "$.export.env.access_token", "environment variable name matching ^[A-Z_][A-Z0-9_]*$", "got a 10-character value that is not one");
   assertLine(lines, "$.export.env.refresh_token", "expected a string", "got 5");
   assertLine(lines, '$.headers["Notion-Version"]', "expected a string", "got 2022");
   assertLine(lines, '$.headers["Bad Header"]', "HTTP header name");
@@ -270,6 +270,16 @@ test("export variables, headers, arrays and env names are typed", () => {
   assertLine(lines, "$.oauth.client_id_env", "environment variable name");
   assertLine(lines, "$.oauth.pkce", "expected true or false");
   assert.ok(lines.length >= 8);
+});
+
+test("a secret pasted where a variable's name belongs is never echoed", () => {
+  const secret = "0123456789abcdef0123456789abcdef01234567";
+  const d = { ...oauthDef(), export: { env: { access_token: secret } } };
+  Object.assign((d as Record<string, unknown>).oauth as object, { client_secret_env: secret });
+  const message = problems(() => validateDefinition(d, FILE)).join("\n");
+  assert.match(message, /\$\.oauth\.client_secret_env: expected an environment variable name .*\(the variable's name, never the secret itself\), got a 40-character value/);
+  assert.match(message, /\$\.export\.env\.access_token: expected an environment variable name/);
+  assert.ok(!message.includes(secret.slice(0, 12)), message);
 });
 
 test("the error message never echoes unrelated fields and truncates long values", () => {

@@ -1,6 +1,7 @@
 import { UsageError } from "../../errors.js";
 import { DEFAULT_CALLBACK_PORT } from "../../input/callback-server.js";
 import { terminalInteraction } from "../../input/terminal-interaction.js";
+import { MAX_LOGIN_WAIT_SECONDS } from "../../auth/interaction.js";
 import { login as runLogin, loginSummary } from "../../auth/login.js";
 import type { FlowType } from "../../providers/schema.js";
 import type { CommandContext } from "../context.js";
@@ -21,7 +22,7 @@ export interface LoginOptions {
 export default async function login(ctx: CommandContext, provider: string, opts: LoginOptions): Promise<void> {
   const { definition } = ctx.providers.get(provider);
   const port = opts.port !== undefined ? positive(opts.port, "--port", DEFAULT_CALLBACK_PORT, 65535) : positive(ctx.io.env.AUTHSOME_CALLBACK_PORT, "AUTHSOME_CALLBACK_PORT", DEFAULT_CALLBACK_PORT, 65535);
-  const timeoutMs = positive(opts.timeout, "--timeout", 300, 86400) * 1000;
+  const timeoutMs = positive(opts.timeout, "--timeout", 300, MAX_LOGIN_WAIT_SECONDS) * 1000;
   const interrupt = new AbortController();
   const onSigint = () => interrupt.abort();
   process.once("SIGINT", onSigint);
