@@ -3,6 +3,7 @@ import type { OAuthSection, ProviderDefinition } from "../providers/schema.js";
 import { expandBaseUrl } from "../providers/validate.js";
 import type { Connections } from "../vault/connections.js";
 import type { ClientRecord, ConnectionAuthType, ConnectionRecord } from "../vault/records.js";
+import type { LoginInteraction } from "./interaction.js";
 import type { OAuthClient } from "./token-client.js";
 import { reloginHint } from "./credentials.js";
 
@@ -82,7 +83,7 @@ export async function otherConnectionsOfClient(
  * the login asks anything of the person.
  */
 export async function assertClientOfOthers(
-  ctx: { definition: { name: string }; connection: string; options: { force?: boolean }; connections: Connections; interaction: { say(message: string): void } },
+  ctx: { definition: { name: string }; connection: string; options: { force?: boolean }; connections: Connections; interaction: Pick<LoginInteraction, "say" | "hints"> },
   change: ClientChange,
 ): Promise<void> {
   const { field, stored, next } = change;
@@ -98,11 +99,11 @@ export async function assertClientOfOthers(
   }
   if (change.registering) {
     throw new UsageError(`${issued}; registering a new client for ${change.registering.redirectUri} would replace it (a provider keeps one client for all its connections)`, {
-      hint: `${change.registering.hint}; --force registers a new one, and those connections then need a new login`,
+      hint: `${change.registering.hint}; ${ctx.interaction.hints.force} registers a new one, and those connections then need a new login`,
     });
   }
   throw new UsageError(`${issued}, not ${next}; a provider keeps one ${what} for all its connections`, {
-    hint: `log in with ${what} ${stored}, or keep the other in another profile (--profile); --force replaces it, and those connections then need a new login`,
+    hint: `log in with ${what} ${stored}, or keep the other in another profile (${ctx.interaction.hints.profile}); ${ctx.interaction.hints.force} replaces it, and those connections then need a new login`,
   });
 }
 

@@ -22,12 +22,12 @@ export const MAX_LOGIN_WAIT_SECONDS = 86_400;
  * the signal. `clear` stops the clock and lets go of the signal once the wait is over (a program
  * may pass one signal to many logins).
  */
-export function loginDeadlines(timeoutMs: number, what: string, signal?: AbortSignal): { waits: Promise<never>[]; clear: () => void } {
+export function loginDeadlines(timeoutMs: number, what: string, hints: LoginHints, signal?: AbortSignal): { waits: Promise<never>[]; clear: () => void } {
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
   const waits: Promise<never>[] = [
     new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new AuthenticationError(`${what} within ${waitedFor(timeoutMs)}`, { hint: "run the login again, or give more time with --timeout SECONDS" })), timeoutMs);
+      timer = setTimeout(() => reject(new AuthenticationError(`${what} within ${waitedFor(timeoutMs)}`, { hint: `run the login again, or ${hints.moreTime}` })), timeoutMs);
     }),
   ];
   if (signal) {
@@ -80,8 +80,35 @@ export interface AuthorizeHandle {
   stop?: () => void;
 }
 
+/** How hints tell whoever runs the login to change it: the CLI names its flags, the library its options. */
+export interface LoginHints {
+  /** Replacing what is there: "--force". */
+  force: string;
+  /** Another connection: "--connection NAME". */
+  connection: string;
+  /** Another profile: "--profile NAME". */
+  profile: string;
+  /** A longer wait: "give more time with --timeout SECONDS". */
+  moreTime: string;
+  /** Where the values can be asked for: "run the login in a terminal". */
+  toBeAsked: string;
+  /** Trying again, given the CLI command that logs in the same way. */
+  again(command: string): string;
+}
+
+export const CLI_HINTS: LoginHints = {
+  force: "--force",
+  connection: "--connection NAME",
+  profile: "--profile NAME",
+  moreTime: "give more time with --timeout SECONDS",
+  toBeAsked: "run the login in a terminal",
+  again: (command) => `run \`${command}\` again`,
+};
+
 export interface LoginInteraction {
   env: NodeJS.ProcessEnv;
+  /** How hints name what to change. */
+  hints: LoginHints;
   /** Progress for the person. */
   say(message: string): void;
   /** Whether `authorize` will try to open a browser here (OAuth 1.0a picks the PIN flow when it will not). Unknown when absent. */

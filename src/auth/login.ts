@@ -100,7 +100,7 @@ export async function login(target: LoginTarget, base: ProviderDefinition, optio
   const refuseConnected = (stored: ConnectionRecord | undefined): void => {
     if (stored?.status === "connected" && !options.force) {
       throw new UsageError(`"${provider}" already has a connected connection "${connection}"`, {
-        hint: `pass --force to replace it, or --connection NAME to add another`,
+        hint: `pass ${interaction.hints.force} to replace it, or ${interaction.hints.connection} to add another`,
       });
     }
   };

@@ -1,6 +1,6 @@
 // The CLI's side of a login: the browser when one can be opened, the terminal otherwise.
 // Sensitive values: the local browser form when a display is available, else a hidden prompt.
-import { loginCancelled, loginDeadlines, type InputRequest, type LoginInteraction } from "../auth/interaction.js";
+import { CLI_HINTS, loginCancelled, loginDeadlines, type InputRequest, type LoginInteraction } from "../auth/interaction.js";
 import { canOpenBrowser, openBrowser } from "./browser.js";
 import { firstLine } from "./line.js";
 import { canPrompt, readHidden, type PromptIo } from "./prompt.js";
@@ -17,6 +17,7 @@ export function terminalInteraction(io: TerminalIo, opts: { port: number; timeou
 
   return {
     env: io.env,
+    hints: CLI_HINTS,
     say,
     signal: opts.signal,
     canOpenBrowser: () => canOpenBrowser(io.env),
@@ -74,7 +75,7 @@ async function askInBrowser(
   say: (m: string) => void,
 ): Promise<Record<string, string>> {
   const form = await startSecretForm(opts.port, request);
-  const limits = loginDeadlines(opts.timeoutMs, "nothing was entered in the local form", opts.signal);
+  const limits = loginDeadlines(opts.timeoutMs, "nothing was entered in the local form", CLI_HINTS, opts.signal);
   try {
     if (await openBrowser(env, form.url)) say(`Opened a local form in the browser for the ${request.title}. Waiting for it…`);
     else say(`Open this local form in a browser to enter the ${request.title}:\n\n  ${form.url}\n`);

@@ -2,8 +2,9 @@
 // Constructing it opens nothing; the store (and its SQLite driver) is loaded on first use, and
 // every credential handed out goes through the same code as `authsome get` and the proxy.
 import { resolve } from "node:path";
-import { CredentialMissingError, UsageError } from "../errors.js";
+import { UsageError } from "../errors.js";
 import { assertName } from "../home/names.js";
+import { missingFieldError } from "../auth/connection-fields.js";
 import { usableConnection } from "../auth/credentials.js";
 import { egressProxyFor, proxyDispatcher } from "../auth/egress.js";
 import { DEFAULT_REFRESH_WINDOW_SECONDS } from "../auth/expiry.js";
@@ -186,7 +187,7 @@ export class Authsome {
 
   /** Validates and stores a definition in <home>/providers; replacing one needs `force`. */
   async registerProvider(definition: ProviderDefinition | Record<string, unknown>, options: { force?: boolean } = {}): Promise<ProviderDefinition> {
-    return this.registry.register(definition, "<registerProvider>", options).definition;
+    return this.registry.register(definition, "<registerProvider>", { ...options, forceOption: "force: true" }).definition;
   }
 
   // ---- connections ----
@@ -245,9 +246,7 @@ export class Authsome {
     const { record } = await this.fresh(provider, connection);
     const field = record.auth_type === "api_key" ? "api_key" : "access_token";
     const value = record[field];
-    if (typeof value !== "string" || value === "") {
-      throw new CredentialMissingError(`the connection "${record.connection_name}" of "${provider}" has no ${field}`);
-    }
+    if (typeof value !== "string" || value === "") throw missingFieldError(record, field);
     audit(this.home, "secret_read", { provider, connection: record.connection_name, profile: this.profile, field });
     return value;
   }

@@ -1,7 +1,7 @@
 // A login driven by a program: the library's options become the LoginInteraction the flows use.
 // Nothing here prints; the program decides what the person sees.
 import { UsageError } from "../errors.js";
-import type { DeviceCodePrompt, InputRequest, LoginInteraction } from "../auth/interaction.js";
+import type { DeviceCodePrompt, InputRequest, LoginHints, LoginInteraction } from "../auth/interaction.js";
 import { openBrowser } from "../input/browser.js";
 
 export type { DeviceCodePrompt, InputField, InputRequest } from "../auth/interaction.js";
@@ -25,9 +25,20 @@ export interface LoginCallbacks {
   signal?: AbortSignal;
 }
 
+/** Hints in the library's words: its options, not the CLI's flags. */
+const PROGRAM_HINTS: LoginHints = {
+  force: "force: true",
+  connection: "connection: NAME",
+  profile: "profile: NAME",
+  moreTime: "give more time with a larger timeoutMs",
+  toBeAsked: "pass an ask callback to login()",
+  again: () => "call login() again",
+};
+
 export function programInteraction(callbacks: LoginCallbacks, env: NodeJS.ProcessEnv): LoginInteraction {
   return {
     env,
+    hints: PROGRAM_HINTS,
     say: (message) => callbacks.onProgress?.(message),
     signal: callbacks.signal,
     async authorize(url, service) {

@@ -91,17 +91,18 @@ export class ProviderRegistry {
     return { providers: [...providers.values()].sort((a, b) => a.definition.name.localeCompare(b.definition.name)), errors };
   }
 
-  /** Validates and writes <home>/providers/<name>.json (audited). Replacing anything needs force. */
-  register(value: unknown, origin: string, opts: { force?: boolean } = {}): LoadedProvider {
+  /** Validates and writes <home>/providers/<name>.json (audited). Replacing anything needs force (`forceOption`: how the caller spells it). */
+  register(value: unknown, origin: string, opts: { force?: boolean; forceOption?: string } = {}): LoadedProvider {
+    const force = opts.forceOption ?? "--force";
     const definition: ProviderDefinition = validateDefinition(value, origin);
     const path = this.home.paths.userProvider(definition.name);
     if (!opts.force) {
       if (existsSync(path)) {
-        throw new UsageError(`provider "${definition.name}" is already registered (${path})`, { hint: "pass --force to replace it" });
+        throw new UsageError(`provider "${definition.name}" is already registered (${path})`, { hint: `pass ${force} to replace it` });
       }
       if (this.bundled(definition.name)) {
         throw new UsageError(`provider "${definition.name}" is bundled with authsome`, {
-          hint: "pass --force to override the bundled definition with yours",
+          hint: `pass ${force} to override the bundled definition with yours`,
         });
       }
     }

@@ -33,7 +33,7 @@ test("a login hint names the connection and the non-default profile the failed c
 
   const noKey = { env: { OPENAI_API_KEY: undefined } };
   const login = fails(home, ["login", "openai", "-c", "new"], 5, noKey);
-  assert.match(hintOf(login)!, /set OPENAI_API_KEY .* run `authsome login openai --connection new` again/);
+  assert.match(hintOf(login)!, /^set OPENAI_API_KEY in the environment and run `authsome login openai --connection new` again, or run the login in a terminal$/);
   const elsewhere = fails(home, ["login", "openai", "-c", "new", "-p", "work", "--force"], 5, noKey);
   assert.match(hintOf(elsewhere)!, /run `authsome login openai --connection new --profile work --force` again/);
   // the default connection of the default profile needs no flag

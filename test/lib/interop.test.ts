@@ -147,7 +147,7 @@ test("device code login through onDeviceCode; cancelling a login with a signal s
   await assert.rejects(cancelled, (err: unknown) => err instanceof AuthenticationError && err.exitCode === 4 && /cancelled/.test(err.message));
   assert.deepEqual((await a.listConnections(PROVIDER)).map((c) => c.name), ["device"]);
   // a timeout under a second is told in milliseconds, not as "0 s"
-  await assert.rejects(a.login(PROVIDER, { connection: "slow", port: oidc.port, timeoutMs: 300, onAuthorizeUrl: () => {} }), (err: unknown) => err instanceof AuthenticationError && /no authorization arrived within 300 ms/.test(err.message));
+  await assert.rejects(a.login(PROVIDER, { connection: "slow", port: oidc.port, timeoutMs: 300, onAuthorizeUrl: () => {} }), (err: unknown) => err instanceof AuthenticationError && /no authorization arrived within 300 ms/.test(err.message) && err.hint === "run the login again, or give more time with a larger timeoutMs");
   // a timer cannot wait longer than 2^31-1 ms (it would fire at once): a day at most, as the CLI's --timeout
   for (const timeoutMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31]) {
     await assert.rejects(a.login(PROVIDER, { connection: "slow", port: oidc.port, timeoutMs, onAuthorizeUrl: () => {} }), (err: unknown) => err instanceof UsageError && /^timeoutMs must be from 1 to 86400000 \(a day\)/.test(err.message), String(timeoutMs));

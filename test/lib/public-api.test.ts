@@ -83,6 +83,25 @@ test("every error category is exported with the CLI's exit code", async () => {
   await assert.rejects(a.registerProvider({ name: "bad" }), (err: unknown) => err instanceof lib.ProviderDefinitionError && err.exitCode === 2);
 });
 
+test("the library's hints name its options, not the CLI's flags", async () => {
+  const home = emptyHome();
+  const a = new lib.Authsome({ home, env: {} });
+  const hintOf = async (call: Promise<unknown>): Promise<string> => {
+    const err = (await call.then(() => assert.fail("expected a refusal"), (e: unknown) => e)) as lib.AuthsomeError;
+    assert.ok(err instanceof lib.AuthsomeError, String(err));
+    return `${err.message} | ${err.hint}`;
+  };
+  // an API key with neither its variable nor an ask callback
+  assert.match(await hintOf(a.login("openai")), /no API key for openai: \$OPENAI_API_KEY is not set and nobody can be asked for it here \| set OPENAI_API_KEY in the environment and call login\(\) again, or pass an ask callback to login\(\)$/);
+  await a.login("openai", { ask: async () => ({ api_key: "sk-test-" + "c".repeat(40) }) });
+  assert.match(await hintOf(a.login("openai", { ask: async () => ({ api_key: "sk-test-" + "d".repeat(40) }) })), /already has a connected connection "default" \| pass force: true to replace it, or connection: NAME to add another$/);
+  const definition = { schema_version: 1, name: "acme", display_name: "Acme", auth_type: "api_key", flow: "api_key", api_key: {}, routes: [{ host: "api.acme.example" }] };
+  await a.registerProvider(definition);
+  assert.match(await hintOf(a.registerProvider(definition)), /\| pass force: true to replace it$/);
+  assert.match(await hintOf(a.registerProvider({ ...definition, name: "openai" })), /\| pass force: true to override the bundled definition with yours$/);
+  await a.close();
+});
+
 test("error names and codes survive a bundler that renames classes", async () => {
   const { build } = await import("esbuild");
   // the error classes as a program's bundle holds them (the rest of the library needs its packages)

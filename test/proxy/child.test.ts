@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { CLI, SYSTEM_PYTHON, cliAsync, cliOnTerminal, emptyHome, tempDir } from "../helpers.js";
 import { parseResolve } from "../../src/cli/commands/run.js";
-import { proxyHome, SECRETS } from "./fixtures.js";
+import { proxyHome } from "./fixtures.js";
 
 let home: string;
 before(async () => {

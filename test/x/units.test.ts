@@ -6,7 +6,7 @@ import { consumerBasic } from "../../src/auth/flows/app-only.js";
 import { checkOAuth1Callback, checkPin } from "../../src/auth/flows/oauth1.js";
 import { serverReason } from "../../src/auth/oauth1/client.js";
 import { resolveConsumer, storedConsumer } from "../../src/auth/oauth1/consumer.js";
-import type { LoginInteraction } from "../../src/auth/interaction.js";
+import { CLI_HINTS, type LoginInteraction } from "../../src/auth/interaction.js";
 import type { ClientRecord } from "../../src/vault/records.js";
 import type { ProviderDefinition } from "../../src/providers/schema.js";
 import { readFileSync } from "node:fs";
@@ -47,6 +47,7 @@ function interaction(env: Record<string, string>, answers?: Record<string, strin
   const asked: string[][] = [];
   return {
     env,
+    hints: CLI_HINTS,
     asked,
     say: () => {},
     authorize: async () => ({}),

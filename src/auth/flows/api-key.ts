@@ -31,12 +31,13 @@ export async function apiKeyFlow(ctx: FlowContext): Promise<FlowResult> {
     key = (await interaction.ask({ title: `${definition.display_name} API key`, fields: [{ name: "api_key", label: `${definition.display_name} API key`, secret: true, check }] })).api_key?.trim() ?? "";
     // checked again here: whoever answered may not have checked
     const problem = checkApiKey(definition, key);
-    if (problem) throw new AuthenticationError(problem);
+    if (problem) throw new AuthenticationError(problem, { hint: `copy the key again from ${definition.display_name} and log in again` });
   } else {
     // the login as it was asked for: a bare `authsome login` would reach another connection or profile
-    const again = `${loginCommand(definition.name, ctx.connection, ctx.connections.hintProfile, ctx.options.flow)}${ctx.options.force ? " --force" : ""}`;
-    throw new CredentialMissingError(`no API key for ${definition.name}: ${envName ? `$${envName} is not set` : "the definition names no environment variable"} and there is no terminal to ask on`, {
-      hint: envName ? `set ${envName} in the environment and run \`${again}\` again` : "run the login in a terminal",
+    const { hints } = ctx.interaction;
+    const again = hints.again(`${loginCommand(definition.name, ctx.connection, ctx.connections.hintProfile, ctx.options.flow)}${ctx.options.force ? " --force" : ""}`);
+    throw new CredentialMissingError(`no API key for ${definition.name}: ${envName ? `$${envName} is not set` : "the definition names no environment variable"} and nobody can be asked for it here`, {
+      hint: envName ? `set ${envName} in the environment and ${again}, or ${hints.toBeAsked}` : hints.toBeAsked,
     });
   }
   return {

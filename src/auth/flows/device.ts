@@ -91,7 +91,7 @@ export async function deviceLogin(def: ProviderDefinition, opts: DeviceOptions):
     }
     if (Date.now() + intervalMs > deadline) {
       if (trouble) throw trouble;
-      throw new AuthenticationError("the device code was not approved in time", { hint: "run the login again, or give more time with --timeout SECONDS" });
+      throw new AuthenticationError("the device code was not approved in time", { hint: `run the login again, or ${interaction.hints.moreTime}` });
     }
   }
 }

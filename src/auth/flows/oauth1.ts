@@ -105,7 +105,7 @@ async function threeLegged(ctx: FlowContext, consumer: OAuth1Consumer): Promise<
     () => interaction.say("warning: ignored a request to the callback address that did not come from this login; still waiting"),
   );
   let handle: AuthorizeHandle | undefined;
-  const limits = loginDeadlines(ctx.options.timeoutMs, "no authorization arrived", interaction.signal);
+  const limits = loginDeadlines(ctx.options.timeoutMs, "no authorization arrived", interaction.hints, interaction.signal);
   try {
     const requested = await requestToken(definition, consumer, server.redirectUri);
     temp = requested;
@@ -138,7 +138,7 @@ export function checkPin(value: string): string | undefined {
 async function pinFlow(ctx: FlowContext, consumer: OAuth1Consumer): Promise<TokenCredentials> {
   const { definition, interaction } = ctx;
   const temp = await requestToken(definition, consumer, "oob");
-  const limits = loginDeadlines(ctx.options.timeoutMs, "no PIN arrived", ctx.interaction.signal);
+  const limits = loginDeadlines(ctx.options.timeoutMs, "no PIN arrived", ctx.interaction.hints, ctx.interaction.signal);
   let handle: AuthorizeHandle | undefined;
   try {
     handle = await interaction.authorize(authorizeUrl(definition, temp), definition.display_name, "pin");
@@ -149,7 +149,7 @@ async function pinFlow(ctx: FlowContext, consumer: OAuth1Consumer): Promise<Toke
       const ask = interaction.ask;
       pin = ask({ title: `${definition.display_name} PIN`, fields: [{ name: "pin", label: `PIN shown by ${definition.display_name}`, secret: false, check: checkPin }] }).then((a) => a.pin ?? "");
     } else {
-      throw new CredentialMissingError("the PIN flow needs a way to enter the PIN, and there is none here", { hint: "run the login in a terminal" });
+      throw new CredentialMissingError("the PIN flow needs a way to enter the PIN, and there is none here", { hint: interaction.hints.toBeAsked });
     }
     pin.catch(() => {}); // raced below; a late failure after the race is over must not crash
     const value = (await Promise.race([pin, ...limits.waits])).trim();
@@ -183,7 +183,7 @@ async function existingTokens(ctx: FlowContext, consumer: OAuth1Consumer): Promi
   if (!token || !secret) {
     const names = [s.access_token_env, s.access_token_secret_env].filter(Boolean).join(" and ");
     throw new CredentialMissingError(`no OAuth 1.0a access token and secret were given for "${definition.name}"`, {
-      hint: names ? `set ${names} in the environment, or run the login in a terminal to be asked` : "run the login in a terminal to be asked",
+      hint: `${names ? `set ${names} in the environment, or ` : ""}${interaction.hints.toBeAsked} to be asked`,
     });
   }
   if (/[\r\n]/.test(token) || /[\r\n]/.test(secret)) throw new CredentialMissingError("the access token or its secret contains a line break");

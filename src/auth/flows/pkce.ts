@@ -91,7 +91,7 @@ export async function pkceLogin(def: ProviderDefinition, opts: PkceOptions): Pro
     const waiting: Promise<string>[] = [server.result.then((p) => checkCallback(p, state, opts.issuer))];
     handle = await opts.interaction.authorize(url.href, def.display_name);
     if (handle.pasted) waiting.push(handle.pasted.then((line) => checkCallback(pastedParams(line, server.redirectUri), state, opts.issuer)));
-    limits = loginDeadlines(opts.timeoutMs, "no authorization arrived", opts.interaction.signal);
+    limits = loginDeadlines(opts.timeoutMs, "no authorization arrived", opts.interaction.hints, opts.interaction.signal);
     const code = await Promise.race([...waiting, ...limits.waits]);
     return await tokenRequest({
       url: oauth.token_url,

@@ -58,7 +58,7 @@ export async function resolveConsumer(definition: ProviderDefinition, stored: Cl
   if (!key || !secret) {
     const names = [section?.consumer_key_env, section?.consumer_secret_env].filter(Boolean).join(" and ");
     throw new CredentialMissingError(`"${definition.name}" needs its API key and secret (OAuth 1.0a consumer) and none were given`, {
-      hint: names ? `set ${names} in the environment, or run the login in a terminal to be asked` : "run the login in a terminal to be asked",
+      hint: `${names ? `set ${names} in the environment, or ` : ""}${interaction.hints.toBeAsked} to be asked`,
     });
   }
   if (/[\r\n]/.test(key) || /[\r\n]/.test(secret)) {
