@@ -94,7 +94,8 @@ export async function assertClientOfOthers(
   if (others.length === 0) return;
   const issued = `the connections ${others.join(", ")} of "${provider}" were issued to ${what} ${stored}`;
   if (ctx.options.force) {
-    ctx.interaction.say(`warning: ${issued}; once this login replaces it, log them in again (authsome login ${provider} --connection NAME --force)`);
+    const { hints } = ctx.interaction;
+    ctx.interaction.say(`warning: ${issued}; once this login replaces it, log them in again (with ${hints.connection} and ${hints.force})`);
     return;
   }
   if (change.registering) {

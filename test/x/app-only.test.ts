@@ -95,5 +95,5 @@ test("another consumer key is refused while connections sign with the stored one
   const forced = await cliAsync(["login", "x", "--flow", "app_only", "--connection", "second", "--force"], { home, env: { ...QUIET_ENV, ...other } });
   assert.equal(forced.code, 4, "the fake X knows only its own consumer");
   assert.equal(fake.count("app/token"), 1, "--force went on to ask X");
-  assert.match(forced.stderr, /warning: the connections "app_only" of "x" were issued to consumer key \S+; once this login replaces it, log them in again \(authsome login x --connection NAME --force\)/);
+  assert.match(forced.stderr, /warning: the connections "app_only" of "x" were issued to consumer key \S+; once this login replaces it, log them in again \(with --connection NAME and --force\)/);
 });
