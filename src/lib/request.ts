@@ -133,7 +133,9 @@ export class ProviderRoutes {
       .map((r) => (r.host_pattern ? `/${r.host_pattern}/` : r.host) + (r.path_prefix ?? ""))
       .join(", ");
     throw new UsageError(`refusing to send the credential of "${this.definition.name}" to ${displayUrl(url)}: it is not one of the provider's routes`, {
-      hint: routes ? `its routes: ${routes} (https only; plain http only on loopback)` : `"${this.definition.name}" declares no routes or host_url; add them to its definition`,
+      hint: routes
+        ? `its routes: ${routes} (https only; plain http only on loopback)`
+        : `"${this.definition.name}" ${Array.isArray(this.definition.routes) ? 'says "routes": []' : "declares no routes or host_url"}; add routes to its definition`,
     });
   }
 }

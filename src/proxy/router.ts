@@ -75,11 +75,12 @@ function hostOf(value: string): string | undefined {
 }
 
 /**
- * The routes of a definition; without `routes`, its host_url. A Python "regex:" host_url is no
- * route: its patterns (.*googleapis.*) match anyone's host, and the credential would go there.
+ * The routes of a definition; without `routes`, its host_url (`"routes": []` routes nothing). A
+ * Python "regex:" host_url is no route: its patterns (.*googleapis.*) match anyone's host, and the
+ * credential would go there.
  */
 export function definitionRoutes(def: ProviderDefinition): Route[] {
-  if (def.routes && def.routes.length > 0) return def.routes;
+  if (Array.isArray(def.routes)) return def.routes;
   const hostUrl = def.host_url ?? (typeof def.oauth?.base_url === "string" ? def.oauth.base_url : undefined);
   if (!hostUrl || hostUrl.startsWith("regex:")) return [];
   const host = hostOf(hostUrl);

@@ -99,6 +99,10 @@ test("the library's hints name its options, not the CLI's flags", async () => {
   await a.registerProvider(definition);
   assert.match(await hintOf(a.registerProvider(definition)), /\| pass force: true to replace it$/);
   assert.match(await hintOf(a.registerProvider({ ...definition, name: "openai" })), /\| pass force: true to override the bundled definition with yours$/);
+  // "routes": [] sends the credential nowhere, its host_url included
+  await a.registerProvider({ ...definition, name: "nowhere", host_url: "api.nowhere.example", routes: [] });
+  await a.login("nowhere", { ask: async () => ({ api_key: "nowhere-key" }) });
+  assert.match(await hintOf(a.fetch("nowhere", "https://api.nowhere.example/v1")), /is not one of the provider's routes \| "nowhere" says "routes": \[\]; add routes to its definition$/);
   await a.close();
 });
 

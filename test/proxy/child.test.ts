@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { CLI, SYSTEM_PYTHON, cliAsync, cliOnTerminal, emptyHome, tempDir } from "../helpers.js";
+import { CLI, SYSTEM_PYTHON, cliAsync, cliOnTerminal, emptyHome, tempDir, writeProvider } from "../helpers.js";
 import { parseResolve } from "../../src/cli/commands/run.js";
 import { proxyHome } from "./fixtures.js";
 
@@ -211,4 +211,21 @@ print(json.dumps({"code": os.waitstatus_to_exitcode(status), "dir": dir, "left":
   // not -6: Node 20 aborts when it restores a terminal that is gone
   assert.equal(out.code, 129, "the child's end by SIGHUP, as 128+1");
   assert.equal(out.left, false, `the temp dir ${out.dir} is removed`);
+});
+
+test("a connected provider that routes nothing is said to be not injected: \"routes\": [], no routes or host_url, a Python regex: host_url", async () => {
+  const own = emptyHome();
+  const base = { schema_version: 1, auth_type: "api_key", flow: "api_key", api_key: {} };
+  writeProvider(own, { ...base, name: "quiet", display_name: "Quiet", host_url: "api.quiet.example", routes: [], export: { env: { api_key: "QUIET_KEY" } } });
+  writeProvider(own, { ...base, name: "bare", display_name: "Bare", export: { env: { api_key: "BARE_KEY" } } });
+  writeProvider(own, { ...base, name: "legacy", display_name: "Legacy", host_url: "regex:.*legacy.*", export: { env: { api_key: "LEGACY_KEY" } } });
+  for (const [name, variable] of [["quiet", "QUIET_KEY"], ["bare", "BARE_KEY"], ["legacy", "LEGACY_KEY"]]) {
+    const login = await cliAsync(["login", name!], { home: own, env: { [variable!]: "key-of-" + name } });
+    assert.equal(login.code, 0, login.stderr);
+  }
+  const r = await cliAsync(["run", "--", "true"], { home: own });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /warning: "quiet" is not injected: its definition says "routes": \[\]/);
+  assert.match(r.stderr, /warning: "bare" is not injected: it has no routes or host_url/);
+  assert.match(r.stderr, /warning: "legacy" is not injected: a "regex:" host_url routes nothing \(give the definition routes: authsome inspect legacy\)/);
 });

@@ -123,12 +123,15 @@ test("ties are resolved by provider name and reported once", () => {
   assert.match(notices[0]!, /alpha .* zeta .* both match api\.shared\.test/);
 });
 
-test("a definition without routes routes its host_url; a Python regex: host_url routes nothing (it would match anyone's host)", () => {
+test("a definition without routes routes its host_url (with \"routes\": [] nothing); a Python regex: host_url routes nothing (it would match anyone's host)", () => {
   const base = { schema_version: 1, display_name: "d", auth_type: "api_key", flow: "api_key" };
   const table = new RouteTable({
     definitions: [{ ...base, name: "plain", host_url: "https://api.plain.test/v1" } as ProviderDefinition, { ...base, name: "google", host_url: "regex:.*googleapis.*" } as ProviderDefinition],
     connections: [conn("plain", "default", "api_key"), conn("google", "default", "api_key")],
   });
   assert.equal(table.match("api.plain.test", 443, "/v1/x")?.provider, "plain");
+  // "routes": [] says so: nowhere, its host_url included
+  const none = new RouteTable({ definitions: [{ ...base, name: "plain", host_url: "api.plain.test", routes: [] } as ProviderDefinition], connections: [conn("plain", "default", "api_key")] });
+  assert.equal(none.routesHost("api.plain.test", 443), false);
   for (const host of ["www.googleapis.com", "googleapis.attacker.example", "evilgoogleapis.com"]) assert.equal(table.match(host, 443, "/"), undefined, host);
 });

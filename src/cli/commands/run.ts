@@ -149,8 +149,12 @@ export default async function runCommand(ctx: CommandContext, command: string[],
     const chosen = mine.find((e) => e.connection === (preferred[provider] ?? defaults[provider])) ?? mine[0]!;
     definitions.set(provider, expandBaseUrl(definition, chosen.record!.base_url ?? undefined));
     if (definitionRoutes(definition).length === 0) {
-      const legacy = definition.host_url?.startsWith("regex:") ? ` (a "regex:" host_url routes nothing; give the definition routes: authsome inspect ${provider})` : "";
-      ctx.out.warn(`"${provider}" has no routes or host_url: its requests are not injected${legacy}`);
+      const why = Array.isArray(definition.routes)
+        ? 'its definition says "routes": []'
+        : definition.host_url?.startsWith("regex:")
+          ? `a "regex:" host_url routes nothing (give the definition routes: authsome inspect ${provider})`
+          : "it has no routes or host_url";
+      ctx.out.warn(`"${provider}" is not injected: ${why}`);
     }
   }
   if (definitions.size === 0 && opts.provider) {
