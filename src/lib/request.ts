@@ -5,7 +5,7 @@ import { kindName } from "../auth/connection-fields.js";
 import { displayUrl } from "../auth/http.js";
 import { isLoopbackHost } from "../auth/hosts.js";
 import type { ProviderDefinition } from "../providers/schema.js";
-import { definitionRoutes, RouteTable, type RouteMatch } from "../proxy/router.js";
+import { definitionRoutes, RouteTable, unroutedReason, type RouteMatch } from "../proxy/router.js";
 import type { ConnectionAuthType, ConnectionRecord } from "../vault/records.js";
 
 const FORM = "application/x-www-form-urlencoded;charset=UTF-8";
@@ -135,7 +135,7 @@ export class ProviderRoutes {
     throw new UsageError(`refusing to send the credential of "${this.definition.name}" to ${displayUrl(url)}: it is not one of the provider's routes`, {
       hint: routes
         ? `its routes: ${routes} (https only; plain http only on loopback)`
-        : `"${this.definition.name}" ${Array.isArray(this.definition.routes) ? 'says "routes": []' : "declares no routes or host_url"}; add routes to its definition`,
+        : `"${this.definition.name}" is not routed: ${unroutedReason(this.definition)}; add routes to its definition`,
     });
   }
 }

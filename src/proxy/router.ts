@@ -87,6 +87,13 @@ export function definitionRoutes(def: ProviderDefinition): Route[] {
   return host ? [{ host: host.toLowerCase() }] : [];
 }
 
+/** Why a definition routes nothing (definitionRoutes is empty), in words: its "routes": [], a Python "regex:" host_url, or neither routes nor host_url. */
+export function unroutedReason(def: ProviderDefinition): string {
+  if (Array.isArray(def.routes)) return 'its definition says "routes": []';
+  if (def.host_url?.startsWith("regex:")) return `a "regex:" host_url routes nothing (give the definition routes: authsome inspect ${def.name})`;
+  return "it has no routes or host_url";
+}
+
 /**
  * The connection that serves a route: the preferred one (--use) if it fits, else, kind by kind in the
  * route's order, the default connection if it is of that kind, else the first of that kind.

@@ -102,7 +102,7 @@ test("the library's hints name its options, not the CLI's flags", async () => {
   // "routes": [] sends the credential nowhere, its host_url included
   await a.registerProvider({ ...definition, name: "nowhere", host_url: "api.nowhere.example", routes: [] });
   await a.login("nowhere", { ask: async () => ({ api_key: "nowhere-key" }) });
-  assert.match(await hintOf(a.fetch("nowhere", "https://api.nowhere.example/v1")), /is not one of the provider's routes \| "nowhere" says "routes": \[\]; add routes to its definition$/);
+  assert.match(await hintOf(a.fetch("nowhere", "https://api.nowhere.example/v1")), /is not one of the provider's routes \| "nowhere" is not routed: its definition says "routes": \[\]; add routes to its definition$/);
   await a.close();
 });
 

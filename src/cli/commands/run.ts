@@ -12,7 +12,7 @@ import type { ProviderDefinition } from "../../providers/schema.js";
 import { RunCa } from "../../proxy/ca.js";
 import { bypassedHosts, childEnv, loopbackHosts } from "../../proxy/child-env.js";
 import { CredentialSource } from "../../proxy/inject.js";
-import { definitionRoutes, RouteTable, type AvailableConnection } from "../../proxy/router.js";
+import { definitionRoutes, RouteTable, unroutedReason, type AvailableConnection } from "../../proxy/router.js";
 import { privateTempDir, runChild } from "../../proxy/runner.js";
 import { startProxy, type RunningProxy } from "../../proxy/server.js";
 import type { CommandContext } from "../context.js";
@@ -149,12 +149,7 @@ export default async function runCommand(ctx: CommandContext, command: string[],
     const chosen = mine.find((e) => e.connection === (preferred[provider] ?? defaults[provider])) ?? mine[0]!;
     definitions.set(provider, expandBaseUrl(definition, chosen.record!.base_url ?? undefined));
     if (definitionRoutes(definition).length === 0) {
-      const why = Array.isArray(definition.routes)
-        ? 'its definition says "routes": []'
-        : definition.host_url?.startsWith("regex:")
-          ? `a "regex:" host_url routes nothing (give the definition routes: authsome inspect ${provider})`
-          : "it has no routes or host_url";
-      ctx.out.warn(`"${provider}" is not injected: ${why}`);
+      ctx.out.warn(`"${provider}" is not injected: ${unroutedReason(definition)}`);
     }
   }
   if (definitions.size === 0 && opts.provider) {
