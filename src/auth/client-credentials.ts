@@ -21,7 +21,7 @@ export async function oauthClientFor(connections: Connections, definition: Provi
   const record = await connections.client(definition.name);
   if (!record?.client_id) {
     throw new CredentialMissingError(`no OAuth client credentials are stored for "${definition.name}"`, {
-      hint: `${reloginHint(connection, connections.hintProfile)} to enter them`,
+      hint: `${reloginHint(connection, connections.hintScope)} to enter them`,
     });
   }
   const secret = record.client_secret?.trim() || null;

@@ -1,19 +1,27 @@
 import { CredentialMissingError } from "../errors.js";
+import type { HintScope } from "../home/home.js";
 import { assertName } from "../home/names.js";
 import type { ProviderDefinition } from "../providers/schema.js";
 import type { Connections } from "../vault/connections.js";
 import type { ConnectionRecord } from "../vault/records.js";
 import { DEFAULT_REFRESH_WINDOW_SECONDS, isExpired } from "./expiry.js";
 
-const profileFlag = (profile: string | undefined) => (profile === undefined ? "" : ` --profile ${profile}`);
+/** A word as a POSIX shell reads it back: quoted unless it is plainly safe. */
+const shellWord = (word: string): string => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`);
+
+/** `authsome ARGS` in the hint's scope. */
+function scoped(args: string, scope: HintScope | undefined): string {
+  const home = scope?.home === undefined ? "" : `AUTHSOME_HOME=${shellWord(scope.home)} `;
+  return `${home}authsome ${args}${scope?.profile === undefined ? "" : ` --profile ${scope.profile}`}`;
+}
 
 /**
  * The command that logs a connection in: it names the flow and connection unless they are the
- * defaults, and `profile` when there is one to name (Connections.hintProfile), so following a
- * hint reaches the connection the failed command used.
+ * defaults, and the scope where a bare command would reach another store, so following a hint
+ * reaches the connection the failed command used.
  */
-export function loginCommand(provider: string, connection: string, profile: string | undefined, flow?: string): string {
-  return `authsome login ${provider}${flow ? ` --flow ${flow}` : ""}${connection === "default" ? "" : ` --connection ${connection}`}${profileFlag(profile)}`;
+export function loginCommand(provider: string, connection: string, scope: HintScope | undefined, flow?: string): string {
+  return scoped(`login ${provider}${flow ? ` --flow ${flow}` : ""}${connection === "default" ? "" : ` --connection ${connection}`}`, scope);
 }
 
 /** The --flow a login of this kind of connection needs: OAuth 1.0a and app-only ones sit beside a provider's OAuth 2.0 one, which a plain login makes. */
@@ -22,13 +30,13 @@ export function flowOf(authType: string): string | undefined {
 }
 
 /** The login that replaces a stored connection with one of the same kind. */
-export function reloginCommand(record: ConnectionRecord, profile: string | undefined): string {
-  return `${loginCommand(record.provider, record.connection_name, profile, flowOf(record.auth_type))} --force`;
+export function reloginCommand(record: ConnectionRecord, scope: HintScope | undefined): string {
+  return `${loginCommand(record.provider, record.connection_name, scope, flowOf(record.auth_type))} --force`;
 }
 
 /** The hint of an error that a new login of this connection cures. */
-export function reloginHint(record: ConnectionRecord, profile: string | undefined): string {
-  return `run \`${reloginCommand(record, profile)}\``;
+export function reloginHint(record: ConnectionRecord, scope: HintScope | undefined): string {
+  return `run \`${reloginCommand(record, scope)}\``;
 }
 
 /** The connection name a command means: --connection (an empty one is refused like any invalid name), else the provider's default. */
@@ -38,16 +46,16 @@ export async function connectionName(connections: Connections, provider: string,
 
 /** The one error for a connection that is not stored, whichever command asked. */
 export function noConnectionError(provider: string, connection: string, connections: Connections): CredentialMissingError {
-  const named = connections.hintProfile;
+  const scope = connections.hintScope;
   return new CredentialMissingError(`no connection "${connection}" for provider "${provider}" in profile "${connections.profile}"`, {
-    hint: `run \`${loginCommand(provider, connection, named)}\` to connect it, or \`authsome list${profileFlag(named)}\` to see the connections`,
+    hint: `run \`${loginCommand(provider, connection, scope)}\` to connect it, or \`${scoped("list", scope)}\` to see the connections`,
   });
 }
 
 /** The one error for a known provider with nothing stored in the profile. */
 export function nothingStoredError(provider: string, connections: Connections): CredentialMissingError {
   return new CredentialMissingError(`nothing stored for provider "${provider}" in profile "${connections.profile}"`, {
-    hint: `\`authsome list${profileFlag(connections.hintProfile)}\` shows what is stored`,
+    hint: `\`${scoped("list", connections.hintScope)}\` shows what is stored`,
   });
 }
 
@@ -75,7 +83,7 @@ export async function freshConnection(
 ): Promise<ConnectionRecord> {
   if (record.status === "invalid" || record.status === "revoked") {
     throw new CredentialMissingError(`the connection "${record.connection_name}" of "${definition.name}" is ${record.status}: a new login is needed`, {
-      hint: reloginHint(record, connections.hintProfile),
+      hint: reloginHint(record, connections.hintScope),
     });
   }
   const windowSeconds = opts.windowSeconds ?? DEFAULT_REFRESH_WINDOW_SECONDS;

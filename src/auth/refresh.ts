@@ -55,7 +55,7 @@ export async function refreshConnection(ctx: RefreshContext, stale: ConnectionRe
     if (current.status === "invalid") throw deadGrant(connections, provider, name, current);
     if (!current.refresh_token) {
       if (!isExpired(current, 0, now())) return current;
-      throw new RefreshError(`the access token of "${provider}" (connection "${name}") expired and there is no refresh token`, { hint: reloginHint(current, connections.hintProfile) });
+      throw new RefreshError(`the access token of "${provider}" (connection "${name}") expired and there is no refresh token`, { hint: reloginHint(current, connections.hintScope) });
     }
     const { client, oauth } = await oauthClientFor(connections, definition, current);
     let response;
@@ -103,13 +103,13 @@ async function putOrWinner(connections: Connections, record: ConnectionRecord, f
 
 /** The connection went while it was being refreshed. */
 function removedMeanwhile(connections: Connections, record: ConnectionRecord): CredentialMissingError {
-  return new CredentialMissingError(`the connection "${record.connection_name}" of "${record.provider}" was removed`, { hint: reloginHint(record, connections.hintProfile) });
+  return new CredentialMissingError(`the connection "${record.connection_name}" of "${record.provider}" was removed`, { hint: reloginHint(record, connections.hintScope) });
 }
 
 function deadGrant(connections: Connections, provider: string, connection: string, record: ConnectionRecord): RefreshError {
   const reason = typeof record.metadata?.last_refresh_error === "string" ? ` (${record.metadata.last_refresh_error})` : "";
   return new RefreshError(`the authorization of "${provider}" (connection "${connection}") is no longer valid${reason}: a new login is needed`, {
-    hint: reloginHint(record, connections.hintProfile),
+    hint: reloginHint(record, connections.hintScope),
   });
 }
 
@@ -137,7 +137,7 @@ async function handleFailure(ctx: RefreshContext, current: ConnectionRecord, err
     return current; // the cached token still works; try again next time
   }
   throw new RefreshError(`refreshing "${provider}" (connection "${name}") failed: ${description}`, {
-    hint: err instanceof TemporaryTokenError ? "the provider could not be reached; try again shortly" : reloginHint(current, connections.hintProfile),
+    hint: err instanceof TemporaryTokenError ? "the provider could not be reached; try again shortly" : reloginHint(current, connections.hintScope),
     cause: err,
   });
 }

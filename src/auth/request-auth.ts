@@ -1,4 +1,5 @@
 import { CredentialMissingError } from "../errors.js";
+import type { HintScope } from "../home/home.js";
 import type { ProviderDefinition } from "../providers/schema.js";
 import type { ClientRecord, ConnectionRecord } from "../vault/records.js";
 import { storedConsumer } from "./oauth1/consumer.js";
@@ -43,8 +44,8 @@ function apiKeyValue(definition: ProviderDefinition, key: string): string {
   return prefix ? `${prefix} ${value}` : value;
 }
 
-function missing(record: ConnectionRecord, what: string, hintProfile: string | undefined): CredentialMissingError {
-  return new CredentialMissingError(`the connection "${record.connection_name}" of "${record.provider}" has no ${what}`, { hint: reloginHint(record, hintProfile) });
+function missing(record: ConnectionRecord, what: string, hintScope: HintScope | undefined): CredentialMissingError {
+  return new CredentialMissingError(`the connection "${record.connection_name}" of "${record.provider}" has no ${what}`, { hint: reloginHint(record, hintScope) });
 }
 
 function formParams(req: RequestToAuthorize): URLSearchParams | undefined {
@@ -58,14 +59,14 @@ function formParams(req: RequestToAuthorize): URLSearchParams | undefined {
  * The headers that authorize `req` with `record`: the definition's extra headers, then the
  * credential (Bearer token, API-key header, or an OAuth 1.0a signature for this very request).
  * `client` is the provider's client record (its `consumer_key` / `consumer_secret` sign OAuth 1.0a);
- * `hintProfile` is the profile a failure's hint names (Connections.hintProfile).
+ * `hintScope` is where a failure's hint points (Connections.hintScope).
  */
 export function authHeaders(
   definition: ProviderDefinition,
   record: ConnectionRecord,
   client: ClientRecord | undefined,
   req: RequestToAuthorize,
-  hintProfile: string | undefined,
+  hintScope: HintScope | undefined,
 ): Record<string, string> {
   const headers = extraHeaders(definition);
   let name = "Authorization";
@@ -73,20 +74,20 @@ export function authHeaders(
   switch (record.auth_type) {
     case "oauth2":
     case "app_only":
-      if (!record.access_token) throw missing(record, "access token", hintProfile);
+      if (!record.access_token) throw missing(record, "access token", hintScope);
       value = `Bearer ${record.access_token}`;
       break;
     case "api_key":
-      if (!record.api_key) throw missing(record, "API key", hintProfile);
+      if (!record.api_key) throw missing(record, "API key", hintScope);
       name = definition.api_key?.header_name ?? "Authorization";
       value = apiKeyValue(definition, record.api_key);
       break;
     case "oauth1": {
       const tokenSecret = typeof record.token_secret === "string" ? record.token_secret : null;
-      if (!record.access_token || tokenSecret === null) throw missing(record, "OAuth 1.0a token", hintProfile);
+      if (!record.access_token || tokenSecret === null) throw missing(record, "OAuth 1.0a token", hintScope);
       const consumer = storedConsumer(client);
       if (!consumer) {
-        throw new CredentialMissingError(`no OAuth 1.0a consumer key and secret for "${record.provider}"`, { hint: reloginHint(record, hintProfile) });
+        throw new CredentialMissingError(`no OAuth 1.0a consumer key and secret for "${record.provider}"`, { hint: reloginHint(record, hintScope) });
       }
       value = signOAuth1Request({
         method: req.method,
@@ -100,9 +101,9 @@ export function authHeaders(
       break;
     }
     default:
-      throw new CredentialMissingError(`the connection "${record.connection_name}" of "${record.provider}" has an unknown kind`, { hint: reloginHint(record, hintProfile) });
+      throw new CredentialMissingError(`the connection "${record.connection_name}" of "${record.provider}" has an unknown kind`, { hint: reloginHint(record, hintScope) });
   }
-  if (/[\r\n]/.test(value)) throw missing(record, "usable credential (it contains a line break)", hintProfile);
+  if (/[\r\n]/.test(value)) throw missing(record, "usable credential (it contains a line break)", hintScope);
   // the credential header replaces any extra header of the same name, whatever its case
   for (const k of Object.keys(headers)) if (k.toLowerCase() === name.toLowerCase()) delete headers[k];
   headers[name] = value;

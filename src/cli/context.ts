@@ -52,7 +52,7 @@ export class CommandContext {
   }
 
   get connections(): Connections {
-    this.cachedConnections ??= new Connections(new Vault(this.home, this.profile), this.home.hintProfile(this.profile, this.io.env));
+    this.cachedConnections ??= new Connections(new Vault(this.home, this.profile), this.home.hintScope(this.profile, this.io.env));
     return this.cachedConnections;
   }
 

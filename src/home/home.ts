@@ -6,6 +6,16 @@ import { assertWritable, assertWritableFile, ensurePrivateDir, fileError, neares
 import { assertName, isValidName, NAME_RULE } from "./names.js";
 import { homePaths, resolveHomeDir, type HomePaths } from "./paths.js";
 
+/**
+ * What a hint's command must name to reach the store a failed call used, where a bare command
+ * reaches another: the profile (`--profile`), and the home (a library caller's own `home`, given
+ * as AUTHSOME_HOME).
+ */
+export interface HintScope {
+  profile?: string;
+  home?: string;
+}
+
 /** One AUTHSOME_HOME: its files, config and profiles. Reading never creates anything. */
 export class Home {
   readonly paths: HomePaths;
@@ -86,15 +96,18 @@ export class Home {
   }
 
   /**
-   * The profile as a hint names it (`--profile NAME`), or undefined where a bare command reaches
-   * it: only "default", and only while neither config.json nor AUTHSOME_PROFILE picks another.
+   * Where a hint's commands must point to reach `profile` of this home: the profile (`--profile
+   * NAME`) unless a bare command reaches it (only "default", while neither config.json nor
+   * AUTHSOME_PROFILE picks another), and this home unless it is the one `env` names (a library
+   * caller's own `home`).
    */
-  hintProfile(profile: string, env: NodeJS.ProcessEnv): string | undefined {
-    if (profile !== "default") return profile;
+  hintScope(profile: string, env: NodeJS.ProcessEnv): HintScope {
+    const home = resolveHomeDir(env) === this.root ? {} : { home: this.root };
+    if (profile !== "default") return { ...home, profile };
     try {
-      return this.resolveProfile(undefined, env) === "default" ? undefined : profile;
+      return this.resolveProfile(undefined, env) === "default" ? home : { ...home, profile };
     } catch {
-      return profile; // a bad default_profile or AUTHSOME_PROFILE: a bare command reaches nothing
+      return { ...home, profile }; // a bad default_profile or AUTHSOME_PROFILE: a bare command reaches nothing
     }
   }
 

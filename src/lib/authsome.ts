@@ -154,7 +154,7 @@ export class Authsome {
   private connections(): Promise<Connections> {
     this.store ??= (async () => {
       const [{ Vault }, { Connections }] = await Promise.all([import("../vault/store.js"), import("../vault/connections.js")]);
-      return { connections: new Connections(new Vault(this.home, this.profile), this.home.hintProfile(this.profile, this.env)) };
+      return { connections: new Connections(new Vault(this.home, this.profile), this.home.hintScope(this.profile, this.env)) };
     })();
     this.store.catch(() => (this.store = undefined));
     return this.store.then((s) => s.connections);
@@ -272,7 +272,7 @@ export class Authsome {
       url: url.href,
       ...(body !== undefined ? { body } : {}),
       ...(contentType !== undefined ? { contentType } : {}),
-    }, connections.hintProfile);
+    }, connections.hintScope);
     audit(this.home, "secret_read", { provider, connection: record.connection_name, profile: this.profile, field: "auth_headers" });
     return headers;
   }
@@ -297,7 +297,7 @@ export class Authsome {
     const client = await this.clientFor(connections, record);
     // signs with whatever `record` holds when called: the retry below uses the refreshed one
     const sign = (url: URL, method: string, body: BodyInit | null) =>
-      routes.allows(url) ? authHeaders(definition, record, client, { method, url: url.href, ...signableBody({ body, headers: req.headers }) }, connections.hintProfile) : undefined;
+      routes.allows(url) ? authHeaders(definition, record, client, { method, url: url.href, ...signableBody({ body, headers: req.headers }) }, connections.hintScope) : undefined;
     const credentialHeaders = credentialHeaderNames(definition, record);
     const { response, signed } = await this.send(req, sign, credentialHeaders);
 

@@ -115,7 +115,7 @@ export class CredentialSource {
       const known = this.fixed.get(record);
       if (known) return known;
       const client = record.auth_type === "oauth1" ? await this.client(target.provider) : undefined;
-      const headers = authHeaders(definition, record, client, req, this.connections.hintProfile);
+      const headers = authHeaders(definition, record, client, req, this.connections.hintScope);
       const refreshable = record.auth_type === "oauth2" && record.refresh_token && record.access_token ? record.access_token : undefined;
       const injection: Injection = {
         fields: Object.entries(headers).map(([name, value]) => [name, value, name.toLowerCase()]),
@@ -134,7 +134,7 @@ export class CredentialSource {
 
   /** The login that gives this route's connection a credential (in the run's profile). */
   loginFor(target: RouteTarget): string {
-    return loginCommand(target.provider, target.connection, this.connections.hintProfile, flowOf(target.authType));
+    return loginCommand(target.provider, target.connection, this.connections.hintScope, flowOf(target.authType));
   }
 
   /** After an upstream 401: refresh once (unless someone already did) and return new headers, or undefined. */

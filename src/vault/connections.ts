@@ -1,3 +1,4 @@
+import type { HintScope } from "../home/home.js";
 import { assertName } from "../home/names.js";
 import {
   connectionForStore,
@@ -25,12 +26,12 @@ export interface ConnectionEntry {
 /** Connections, client credentials and per-provider metadata of one profile. */
 export class Connections {
   /**
-   * `hintProfile`: the profile as hints name it, undefined where a bare command reaches it
-   * (Home.hintProfile); by default only "default" goes unnamed.
+   * `hintScope`: where hints point (Home.hintScope); by default the profile, unless it is
+   * "default", and no home.
    */
   constructor(
     readonly vault: Vault,
-    readonly hintProfile: string | undefined = vault.profile === "default" ? undefined : vault.profile,
+    readonly hintScope: HintScope = vault.profile === "default" ? {} : { profile: vault.profile },
   ) {}
 
   get profile(): string {

@@ -106,6 +106,16 @@ test("the library's hints name its options, not the CLI's flags", async () => {
   await a.close();
 });
 
+test("a hint to log in again points at the caller's own home, which a bare command would not reach", async () => {
+  const home = join(emptyHome(), "it's mine");
+  const missingHint = async (a: lib.Authsome): Promise<string | undefined> =>
+    ((await a.getAccessToken("openai").then(() => assert.fail("expected a refusal"), (e: unknown) => e)) as lib.AuthsomeError).hint;
+  // pasted into a shell, the hint reaches this home (quoted), not ~/.authsome or $AUTHSOME_HOME
+  assert.equal(await missingHint(new lib.Authsome({ home, env: {} })), `run \`AUTHSOME_HOME='${home.replace("'", "'\\''")}' authsome login openai\` to connect it, or \`AUTHSOME_HOME='${home.replace("'", "'\\''")}' authsome list\` to see the connections`);
+  // the home $AUTHSOME_HOME names is the one a bare command reaches: no prefix
+  assert.equal(await missingHint(new lib.Authsome({ home, env: { AUTHSOME_HOME: home } })), "run `authsome login openai` to connect it, or `authsome list` to see the connections");
+});
+
 test("error names and codes survive a bundler that renames classes", async () => {
   const { build } = await import("esbuild");
   // the error classes as a program's bundle holds them (the rest of the library needs its packages)

@@ -43,7 +43,7 @@ test("OAuth 1.0a: form bodies are signed, JSON bodies are not", () => {
 
 test("missing or unusable credentials are errors without the secret", () => {
   assert.throws(() => authHeaders(def(), newConnection({ ...base, auth_type: "oauth2" }), undefined, req, undefined), (e: AuthsomeError) => /no access token/.test(e.message) && e.hint === "run `authsome login p --force`");
-  // the hint names the profile it is given (Connections.hintProfile), not the record's
-  assert.throws(() => authHeaders(def(), newConnection({ ...base, auth_type: "oauth2" }), undefined, req, "default"), (e: AuthsomeError) => e.hint === "run `authsome login p --profile default --force`");
+  // the hint names the profile it is given (Connections.hintScope), not the record's
+  assert.throws(() => authHeaders(def(), newConnection({ ...base, auth_type: "oauth2" }), undefined, req, { profile: "default" }), (e: AuthsomeError) => e.hint === "run `authsome login p --profile default --force`");
   assert.throws(() => authHeaders(def(), newConnection({ ...base, auth_type: "api_key", api_key: "a\r\nX-Evil: 1" }), undefined, req, undefined), (e: Error) => !e.message.includes("Evil"));
 });

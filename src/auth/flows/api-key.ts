@@ -35,7 +35,7 @@ export async function apiKeyFlow(ctx: FlowContext): Promise<FlowResult> {
   } else {
     // the login as it was asked for: a bare `authsome login` would reach another connection or profile
     const { hints } = ctx.interaction;
-    const again = hints.again(`${loginCommand(definition.name, ctx.connection, ctx.connections.hintProfile, ctx.options.flow)}${ctx.options.force ? " --force" : ""}`);
+    const again = hints.again(`${loginCommand(definition.name, ctx.connection, ctx.connections.hintScope, ctx.options.flow)}${ctx.options.force ? " --force" : ""}`);
     throw new CredentialMissingError(`no API key for ${definition.name}: ${envName ? `$${envName} is not set` : "the definition names no environment variable"} and nobody can be asked for it here`, {
       hint: envName ? `set ${envName} in the environment and ${again}, or ${hints.toBeAsked}` : hints.toBeAsked,
     });

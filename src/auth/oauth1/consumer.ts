@@ -30,7 +30,7 @@ export async function oauth1Consumer(connections: Connections, definition: Provi
   const consumer = storedConsumer(await connections.client(definition.name));
   if (!consumer) {
     throw new CredentialMissingError(`no API key and secret (OAuth 1.0a consumer) are stored for "${definition.name}"`, {
-      hint: `${reloginHint(connection, connections.hintProfile)} to enter them`,
+      hint: `${reloginHint(connection, connections.hintScope)} to enter them`,
     });
   }
   return consumer;

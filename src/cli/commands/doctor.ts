@@ -83,10 +83,10 @@ async function storeChecks(ctx: CommandContext, profile: string): Promise<Check[
       ok: bad.length === 0,
       detail: bad.length ? bad.map((e) => e.error).join("; ") : `${entries.length} record(s) decrypt and parse`,
     });
-    const connections = new Connections(vault, home.hintProfile(profile, ctx.io.env));
+    const connections = new Connections(vault, home.hintScope(profile, ctx.io.env));
     const expired = (await connections.list()).filter((e) => e.record?.status === "invalid");
     for (const e of expired) {
-      checks.push({ check: `connection ${e.provider}/${e.connection}`, ok: false, detail: `invalid: ${reloginHint(e.record!, connections.hintProfile)}` });
+      checks.push({ check: `connection ${e.provider}/${e.connection}`, ok: false, detail: `invalid: ${reloginHint(e.record!, connections.hintScope)}` });
     }
   } catch (err) {
     checks.push({ check: `profile ${profile} records`, ok: false, detail: (err as Error).message });

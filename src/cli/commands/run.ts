@@ -153,7 +153,7 @@ export default async function runCommand(ctx: CommandContext, command: string[],
     }
   }
   if (definitions.size === 0 && opts.provider) {
-    throw new CredentialMissingError("no connection to inject", { hint: `run \`${loginCommand(opts.provider[0]!, "default", ctx.connections.hintProfile)}\`` });
+    throw new CredentialMissingError("no connection to inject", { hint: `run \`${loginCommand(opts.provider[0]!, "default", ctx.connections.hintScope)}\`` });
   }
 
   const injectLoopbackHttp = opts.injectLoopbackHttp === true;
