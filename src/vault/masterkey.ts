@@ -96,7 +96,7 @@ interface KeyringEntry {
 }
 
 async function keyringEntry(): Promise<KeyringEntry> {
-  let mod: { Entry: new (service: string, account: string) => KeyringEntry };
+  let mod: { Entry: new (service: string, account: string, options?: { linux?: { store?: string } }) => KeyringEntry };
   try {
     mod = (await import("@napi-rs/keyring" as string)) as typeof mod;
   } catch {
@@ -104,7 +104,15 @@ async function keyringEntry(): Promise<KeyringEntry> {
       hint: "install it with `npm install @napi-rs/keyring`, or set \"encryption\": {\"mode\": \"local_key\"} in config.json",
     });
   }
-  return new mod.Entry(KEYRING_SERVICE, KEYRING_ACCOUNT);
+  // On Linux the module falls back, silently, to the kernel's keyring when no Secret Service
+  // answers (a headless or SSH session): a key made there lives in memory only and is gone after a
+  // reboot, with every credential encrypted under it; and the Python implementation, which keeps
+  // the key in the Secret Service, would never see it. So the Secret Service or nothing.
+  try {
+    return new mod.Entry(KEYRING_SERVICE, KEYRING_ACCOUNT, { linux: { store: "secret-service" } });
+  } catch (err) {
+    throw keyringUnavailable(err);
+  }
 }
 
 function keyringUnavailable(err: unknown): StoreUnavailableError {

@@ -151,6 +151,20 @@ test("keyring mode without a keyring service fails with a clear message and stor
   assert.match(check!.detail, /keyring/);
 });
 
+test("keyring mode never falls back to the kernel keyring when no Secret Service answers: its key would not outlive a reboot", () => {
+  // a store with records, read in a session without D-Bus (SSH, cron): the keyring module's own
+  // fallback read the kernel keyring, found nothing there and called the key missing; an empty
+  // store would have had a new key made there, in memory only
+  const home = fixtureHome();
+  const config = JSON.parse(readFileSync(join(home, "config.json"), "utf8")) as Record<string, unknown>;
+  writeFileSync(join(home, "config.json"), JSON.stringify({ ...config, encryption: { mode: "keyring" } }));
+  const r = cli(["get", "openai", "--field", "api_key", "--show-secret"], { home, env: { DBUS_SESSION_BUS_ADDRESS: "unix:path=/nonexistent" } });
+  assert.equal(r.code, 7, r.stderr);
+  assert.match(r.stderr, /the system keyring cannot be used \(.*DBus.*\)/);
+  assert.match(r.stderr, /start a keyring service \(Secret Service over D-Bus on Linux\)/);
+  assert.doesNotMatch(r.stderr, /missing/);
+});
+
 test("an audit log made readable by others is made private again when written; a symlinked profile and config.json are kept as links", () => {
   const home = fixtureHome();
   const log = join(home, "audit.log");
