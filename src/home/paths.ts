@@ -12,6 +12,8 @@ export const homePaths = (root: string) => ({
   config: join(root, "config.json"),
   version: join(root, "version"),
   masterKey: join(root, "master.key"),
+  /** Held while keyring mode makes the master key (the keyring itself has no create-once). */
+  keyringLock: join(root, "keyring.lock"),
   audit: join(root, "audit.log"),
   providers: join(root, "providers"),
   profiles: join(root, "profiles"),

@@ -4,16 +4,15 @@ import { randomBytes } from "node:crypto";
 import { StoreUnavailableError } from "../errors.js";
 import type { EncryptionMode } from "../home/config.js";
 import { fileError, narrowToOwner, syncDirectory, writeFileAtomic } from "../home/files.js";
+import type { HomePaths } from "../home/paths.js";
+import { withFileLock } from "./lock.js";
 
 const KEY_BYTES = 32;
 const KEYRING_SERVICE = "authsome";
 const KEYRING_ACCOUNT = "master_key";
 
-export interface MasterKeySource {
-  mode: EncryptionMode;
-  /** The file of local_key mode. */
-  keyFile: string;
-}
+/** Where the key lives: master.key in local_key mode; keyring mode makes its key under keyring.lock. */
+type KeyPaths = Pick<HomePaths, "masterKey" | "keyringLock">;
 
 function decodeKey(text: string, where: string): Buffer {
   const key = Buffer.from(text.trim(), "base64");
@@ -29,8 +28,8 @@ function decodeKey(text: string, where: string): Buffer {
  * Loads the master key. A missing key is created only when the caller says no encrypted
  * record exists yet; otherwise it is an error, since a new key would orphan the data.
  */
-export async function loadMasterKey(source: MasterKeySource, opts: { mayCreate: boolean }): Promise<Buffer> {
-  return source.mode === "keyring" ? loadFromKeyring(opts) : loadFromFile(source.keyFile, opts);
+export async function loadMasterKey(mode: EncryptionMode, paths: KeyPaths, opts: { mayCreate: boolean }): Promise<Buffer> {
+  return mode === "keyring" ? loadFromKeyring(paths.keyringLock, opts) : loadFromFile(paths.masterKey, opts);
 }
 
 function loadFromFile(path: string, opts: { mayCreate: boolean }): Buffer {
@@ -122,25 +121,36 @@ function keyringUnavailable(err: unknown): StoreUnavailableError {
   });
 }
 
-async function loadFromKeyring(opts: { mayCreate: boolean }): Promise<Buffer> {
-  const entry = await keyringEntry();
+function storedInKeyring(entry: KeyringEntry): Buffer | undefined {
   let stored: string | null | undefined;
   try {
     stored = entry.getPassword();
   } catch (err) {
     throw keyringUnavailable(err);
   }
-  if (stored) return decodeKey(stored, "the system keyring (authsome/master_key)");
+  return stored ? decodeKey(stored, "the system keyring (authsome/master_key)") : undefined;
+}
+
+async function loadFromKeyring(lockFile: string, opts: { mayCreate: boolean }): Promise<Buffer> {
+  const entry = await keyringEntry();
+  const stored = storedInKeyring(entry);
+  if (stored) return stored;
   if (!opts.mayCreate) {
     throw new StoreUnavailableError("the master key is missing from the system keyring, and the store holds encrypted records", {
       hint: "restore the keyring entry authsome/master_key; authsome will not make a new key, which would orphan the stored credentials",
     });
   }
-  const key = randomBytes(KEY_BYTES);
-  try {
-    entry.setPassword(key.toString("base64"));
-  } catch (err) {
-    throw keyringUnavailable(err);
-  }
-  return key;
+  // a keyring entry is simply overwritten: two first writes at once (agents in two profiles)
+  // would each make a key, and the records sealed with the one overwritten would be lost
+  return withFileLock(lockFile, () => {
+    const made = storedInKeyring(entry);
+    if (made) return made;
+    const key = randomBytes(KEY_BYTES);
+    try {
+      entry.setPassword(key.toString("base64"));
+    } catch (err) {
+      throw keyringUnavailable(err);
+    }
+    return key;
+  });
 }

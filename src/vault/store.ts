@@ -40,10 +40,7 @@ export class Vault {
   }
 
   private async masterKey(): Promise<Buffer> {
-    this.key ??= await loadMasterKey(
-      { mode: encryptionMode(this.home.config()), keyFile: this.home.paths.masterKey },
-      { mayCreate: !this.homeHasRecords() },
-    );
+    this.key ??= await loadMasterKey(encryptionMode(this.home.config()), this.home.paths, { mayCreate: !this.homeHasRecords() });
     return this.key;
   }
 

@@ -5,7 +5,7 @@ import { loadMasterKey } from "../../src/vault/masterkey.js";
 const { keyFile, gate } = workerData as { keyFile: string; gate: SharedArrayBuffer };
 const flag = new Int32Array(gate);
 Atomics.wait(flag, 0, 0); // all threads start together
-loadMasterKey({ mode: "local_key", keyFile }, { mayCreate: true }).then(
+loadMasterKey("local_key", { masterKey: keyFile, keyringLock: `${keyFile}.unused` }, { mayCreate: true }).then(
   (key) => parentPort!.postMessage({ key: key.toString("base64") }),
   (err: unknown) => parentPort!.postMessage({ error: String(err) }),
 );

@@ -53,7 +53,7 @@ async function masterKeyCheck(ctx: CommandContext): Promise<Check> {
   const mode = encryptionMode(ctx.home.config());
   const hasRecords = ctx.home.listProfiles().some((p) => existsSync(ctx.home.paths.store(p)) && new Vault(ctx.home, p).kv.hasAny());
   try {
-    await loadMasterKey({ mode, keyFile: ctx.home.paths.masterKey }, { mayCreate: false });
+    await loadMasterKey(mode, ctx.home.paths, { mayCreate: false });
     return { check: "master key", ok: true, detail: `loads from ${mode === "keyring" ? "the system keyring" : ctx.home.paths.masterKey}` };
   } catch (err) {
     const missingButUnused = !hasRecords && /missing/.test((err as Error).message);
