@@ -53,6 +53,7 @@ export interface RevokeResult {
   connections: string[];
   /** The client credentials were deleted too. */
   client_credentials: boolean;
+  /** Every token of every connection was revoked at the provider (false when one was not, or there were none). */
   revoked_remotely: boolean;
   warnings: string[];
 }
@@ -62,7 +63,8 @@ export async function revokeProvider(home: Home, connections: Connections, defin
   const provider = definition.name;
   const entries = await connections.list(provider);
   const warnings: string[] = [];
-  let revokedRemotely = false;
+  // one connection left valid at the provider makes it false: a script must not take it for dead
+  let revokedRemotely = entries.length > 0;
   for (const e of entries) {
     await withRefreshLock(connections, provider, e.connection, async () => {
       // re-read under the lock: a refresh that was in flight may have rotated the tokens
@@ -70,9 +72,10 @@ export async function revokeProvider(home: Home, connections: Connections, defin
       if (record) {
         // The client credentials are still stored here: they authenticate the revocation requests.
         const remote = await revokeConnectionRemotely(connections, definition, record);
-        revokedRemotely ||= remote.revoked;
+        revokedRemotely &&= remote.revoked;
         warnings.push(...remote.warnings);
       } else {
+        revokedRemotely = false;
         warnings.push(`the connection "${e.connection}" could not be read, so it was only deleted locally: ${e.error}`);
       }
       await connections.delete(provider, e.connection);

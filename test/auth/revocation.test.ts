@@ -4,6 +4,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { startOidcServer, type OidcServer } from "../peers/oidc.js";
 import { cliAsync } from "../helpers.js";
 import { PROVIDER, freshConnection, homeWithExpiredToken, openConnections } from "./oidc-home.js";
@@ -107,6 +108,27 @@ test("revoke: every connection revoked remotely and deleted, with the client cre
   assert.deepEqual(await after.list(PROVIDER), []);
   assert.equal(await after.client(PROVIDER), undefined);
   after.vault.close();
+});
+
+test("revoke: one connection left valid at the provider makes revoked_remotely false", async () => {
+  const { home, record } = await homeWithExpiredToken(server);
+  const second = await freshConnection(server, "work");
+  const connections = openConnections(home);
+  await connections.save(second);
+  connections.vault.close();
+  // the second record cannot be read, so its tokens cannot be revoked: they stay valid at the server
+  const db = new Database(join(home, "profiles", "default", "store.db"));
+  db.prepare("UPDATE kv SET value = ? WHERE key = ?").run("AAAAAAAAAAAAAAAA.garbage", `profile:default:${PROVIDER}:connection:work`);
+  db.close();
+  const r = await cliAsync(["revoke", PROVIDER, "--json"], { home });
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { connections: string[]; revoked_remotely: boolean; warnings: string[] };
+  assert.deepEqual(out.connections, ["default", "work"]);
+  assert.equal(out.revoked_remotely, false);
+  assert.match(out.warnings.join("\n"), /the connection "work" could not be read, so it was only deleted locally/);
+  assert.equal(await isActive(record.refresh_token), false);
+  assert.equal(await isActive(second.refresh_token), true);
+  assert.match(readFileSync(join(home, "audit.log"), "utf8"), /"event":"revoke".*"revoked_remotely":false/);
 });
 
 test("remove is local only: nothing reaches the server, the tokens stay active", async () => {
