@@ -45,11 +45,17 @@ export function shellQuote(value: string): string {
 }
 
 /**
- * Double quotes; a value that would need escapes there (a backslash or a double quote) goes in
- * single quotes, which every dotenv reader takes literally (Node's --env-file knows no \" escape).
+ * A value as the dotenv readers (Node's --env-file and the dotenv package, python-dotenv) all read
+ * it back: in single quotes, which they take literally, unless it holds one; then in double quotes
+ * when it needs no escape there (its line breaks as \n, which they all expand); else bare when
+ * nothing in it is special to any of them. What is left (a quote with a backslash or `${`) gets
+ * the escapes python-dotenv reads: Node's reader knows no \\ or \". (python-dotenv expands ${...}
+ * in any quotes, unless asked not to.)
  */
 function dotenvQuote(value: string): string {
-  if (/[\\"]/.test(value) && !/['\r\n]/.test(value)) return `'${value}'`;
+  if (!/['\r\n]/.test(value)) return `'${value}'`;
+  if (!/[\\"$\r]/.test(value)) return `"${value.replace(/\n/g, "\\n")}"`;
+  if (/^[^\s'"`#][^#\r\n]*$/.test(value) && !/\s$/.test(value) && !value.includes("${")) return value;
   return `"${value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n").replace(/\r/g, "\\r")}"`;
 }
 

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "node:child_process";
-import { cli, emptyHome, fixtureHome, tempDir } from "../helpers.js";
+import { SYSTEM_PYTHON, cli, emptyHome, fixtureHome, tempDir } from "../helpers.js";
 
 test("list shows every bundled provider, the user's one, and the fixture's connections", () => {
   const home = fixtureHome();
@@ -93,7 +93,7 @@ test("export prints lines a shell can eval, and every format", () => {
   // a real shell evaluates it
   const evaluated = spawnShell(`eval "$(${process.execPath} ${join(process.cwd(), "bin/authsome.js")} export resend --format shell)"; printf %s "$RESEND_API_KEY"`, home);
   assert.equal(evaluated, "re_fixture_resend_key_42");
-  assert.equal(cli(["export", "openai", "--format", "dotenv"], { home }).stdout, 'OPENAI_API_KEY="sk-fixtureOPENAI0123456789abcdef"\n');
+  assert.equal(cli(["export", "openai", "--format", "dotenv"], { home }).stdout, "OPENAI_API_KEY='sk-fixtureOPENAI0123456789abcdef'\n");
   assert.deepEqual(JSON.parse(cli(["export", "acmecrm", "--format", "json"], { home }).stdout || "{}"), {});
 });
 
@@ -174,14 +174,19 @@ test("a broken user file overriding a bundled provider is reported, not shown as
   assert.match(inspect.stderr, /error: .*providers\/foo\.json: cannot be read \(EISDIR\)/);
 });
 
-test("export --format dotenv: a value with a backslash or a double quote reads back whole with Node's --env-file", () => {
-  const home = emptyHome();
-  const key = 'ak\\b"c$HOME';
-  assert.equal(cli(["login", "ahrefs"], { home, env: { AHREFS_API_KEY: key } }).code, 0);
-  const dotenv = cli(["export", "ahrefs", "--format", "dotenv"], { home });
-  assert.equal(dotenv.code, 0, dotenv.stderr);
+test("export --format dotenv: values with quotes, backslashes and ${...} read back whole with Node's --env-file and with python-dotenv", () => {
   const file = join(tempDir(), ".env");
-  writeFileSync(file, dotenv.stdout);
-  const read = spawnSync(process.execPath, [`--env-file=${file}`, "-e", "process.stdout.write(process.env.AHREFS_API_KEY)"], { encoding: "utf8", env: { PATH: process.env.PATH } });
-  assert.equal(read.stdout, key);
+  // python-dotenv expands ${...} in every kind of quotes unless told not to (interpolate=False)
+  const PYTHON_DOTENV = "import sys, dotenv; sys.stdout.write(dotenv.dotenv_values(sys.argv[1], interpolate=False)['AHREFS_API_KEY'])";
+  for (const key of ['ak\\b"c$HOME', "ab${HOME}cd", "it's", "a'b\\c", "a'b$c", "a'b\"c"]) {
+    const home = emptyHome();
+    assert.equal(cli(["login", "ahrefs"], { home, env: { AHREFS_API_KEY: key } }).code, 0);
+    const dotenv = cli(["export", "ahrefs", "--format", "dotenv"], { home });
+    assert.equal(dotenv.code, 0, dotenv.stderr);
+    writeFileSync(file, dotenv.stdout);
+    const node = spawnSync(process.execPath, [`--env-file=${file}`, "-e", "process.stdout.write(process.env.AHREFS_API_KEY)"], { encoding: "utf8", env: { PATH: process.env.PATH, HOME: "/elsewhere" } });
+    assert.equal(node.stdout, key, `Node read ${dotenv.stdout}`);
+    const python = spawnSync(SYSTEM_PYTHON, ["-c", PYTHON_DOTENV, file], { encoding: "utf8", env: { PATH: process.env.PATH, HOME: "/elsewhere" } });
+    assert.equal(python.stdout, key, `python-dotenv read ${dotenv.stdout}`);
+  }
 });
