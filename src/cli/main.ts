@@ -61,6 +61,9 @@ export async function run(argv: string[], io: Io = { stdin: process.stdin, stdou
     async function (this: Command, ...args: unknown[]) {
       const opts = optionsOf(this) as GlobalOptions;
       ctx = new CommandContext(io, opts);
+      // -p names a profile that must exist, whether or not the command reads one (a mistyped
+      // `-p wrok register ...` must not act on the default profile's home and say nothing)
+      if (opts.profile !== undefined) void ctx.profile;
       const handler = (await load()).default;
       // commander passes (positional..., options, command): hand the handler positionals and options
       const code = await handler(ctx, ...args.slice(0, -1));

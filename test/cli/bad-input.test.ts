@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { cli, failsCleanly, fixtureHome, tempDir } from "../helpers.js";
+import { cli, emptyHome, failsCleanly, fixtureHome, tempDir } from "../helpers.js";
 
 test("malformed and invalid provider JSON are refused with the file, JSON path and expectation", () => {
   const home = fixtureHome();
@@ -146,6 +146,19 @@ test("register, log and profile create say what is wrong in words, with a way fo
     const again = failsCleanly(home, ["profile", "create", name], 2, /profile "staging" already exists/);
     assert.match(again.stderr, /--profile staging/);
   }
+});
+
+test("-p naming a profile that does not exist is refused by every command, those that read no profile included; an empty --provider for log too", () => {
+  const home = fixtureHome();
+  const definition = join(tempDir(), "acme.json");
+  writeFileSync(definition, JSON.stringify({ schema_version: 1, name: "acme", display_name: "Acme", auth_type: "api_key", flow: "api_key", api_key: {}, routes: [{ host: "api.acme.example" }] }));
+  const commands = [["doctor"], ["log"], ["inspect", "openai"], ["register", definition], ["profile", "list"], ["profile", "create", "other"], ["profile", "use", "work"], ["whoami"]];
+  for (const command of commands) failsCleanly(home, ["-p", "nope", ...command], 2, /profile "nope" does not exist \(chosen with --profile\); your profiles: default, work/);
+  // a home that does not exist yet is not made by a refused command
+  failsCleanly(emptyHome(), ["-p", "nope", "register", definition], 2, /profile "nope" does not exist/);
+  failsCleanly(home, ["log", "--provider", ""], 2, /invalid provider name ""/);
+  // a provider removed since keeps its entries: the name is checked, not looked up
+  assert.equal(cli(["log", "--provider", "gone", "--json"], { home }).stdout.trim(), "[]");
 });
 
 test("an unknown record field survives a rewrite by this implementation", async () => {
