@@ -90,6 +90,12 @@ test("a corrupted record is reported by name; list still shows the rest", () => 
   const data = JSON.parse(list.stdout) as { providers: Array<{ name: string; connections: Array<{ name: string; status: string }> }> };
   const resend = data.providers.find((p) => p.name === "resend")!;
   assert.deepEqual(resend.connections.map((c) => [c.name, c.status]), [["bulk", "unreadable"], ["default", "connected"]]);
+  // an unreadable connection has every field a readable one has (and its error), so a script reading one reads all
+  const [bulk, readable] = resend.connections as Array<Record<string, unknown>>;
+  assert.deepEqual(Object.keys(bulk!).filter((k) => k !== "error").sort(), Object.keys(readable!).sort());
+  assert.deepEqual(bulk!.account, { id: null, label: null });
+  const who = JSON.parse(cli(["whoami", "--json"], { home }).stdout) as { connections: Array<{ connection: string; status: string; account: unknown }> };
+  assert.deepEqual(who.connections.find((c) => c.connection === "bulk"), { provider: "resend", connection: "bulk", status: "unreadable", account: { id: null, label: null } });
   assert.ok(data.providers.some((p) => p.name === "x"));
   assert.match(list.stderr, /resend:connection:bulk cannot be decrypted/);
   assert.equal(cli(["get", "resend", "-f", "api_key", "--show-secret"], { home }).stdout, "re_fixture_resend_key_42\n");

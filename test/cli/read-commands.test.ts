@@ -125,6 +125,8 @@ test("whoami, log and doctor on the fixture", () => {
   assert.equal(who.profile, "default");
   assert.equal(who.encryption_mode, "local_key");
   assert.equal(who.connections.length, 6);
+  // the account as list shows it: X's label with its definition's "@"
+  assert.match(cli(["whoami"], { home }).stdout, /x\/default  connected  @fixture_handle\n/);
 
   const log = JSON.parse(cli(["log", "--json"], { home }).stdout) as Array<{ event: string; provider: string }>;
   assert.deepEqual(log.map((e) => [e.event, e.provider]), [["register", "acmecrm"]]);

@@ -1,7 +1,8 @@
 import type { CommandContext } from "../context.js";
 import { table } from "../output.js";
 
-function accountLabel(account: { id: string | null; label: string | null } | undefined, prefix = ""): string {
+/** A connection's account as list and whoami show it: the label with the definition's prefix (@handle), else the id. */
+export function accountLabel(account: { id: string | null; label: string | null } | null | undefined, prefix = ""): string {
   if (!account) return "";
   if (account.label) return `${prefix}${account.label}`;
   return account.id ?? "";
@@ -33,7 +34,8 @@ export default async function list(ctx: CommandContext, opts: { connected?: bool
               scopes: e.record.scopes,
               expires_at: e.record.expires_at,
             }
-          : { name: e.connection, default: meta.get(e.provider) === e.connection, status: "unreadable", error: e.error },
+          : // the same fields, so that a script reading one connection reads them all
+            { name: e.connection, default: meta.get(e.provider) === e.connection, status: "unreadable", auth_type: null, account: { id: null, label: null }, scopes: null, expires_at: null, error: e.error },
       ),
     }))
     .filter((p) => !opts.connected || p.connections.length > 0);

@@ -1,5 +1,6 @@
 import { encryptionMode } from "../../home/config.js";
 import type { CommandContext } from "../context.js";
+import { accountLabel } from "./list.js";
 
 export default async function whoami(ctx: CommandContext): Promise<void> {
   const entries = ctx.home.exists ? await ctx.connections.list() : [];
@@ -7,8 +8,9 @@ export default async function whoami(ctx: CommandContext): Promise<void> {
     provider: e.provider,
     connection: e.connection,
     status: e.record?.status ?? "unreadable",
-    account: e.record?.account ?? null,
+    account: e.record?.account ?? { id: null, label: null },
   }));
+  const prefixes = new Map(ctx.providers.list().providers.map(({ definition }) => [definition.name, definition.identity?.label_prefix ?? ""]));
   const data = {
     home: ctx.home.root,
     profile: ctx.profile,
@@ -20,6 +22,9 @@ export default async function whoami(ctx: CommandContext): Promise<void> {
     `Profile:     ${data.profile}`,
     `Encryption:  ${data.encryption_mode}`,
     ...(connections.length ? ["Connections:"] : ["Connections: none (run `authsome login PROVIDER`)"]),
-    ...connections.map((c) => `  ${c.provider}/${c.connection}  ${c.status}${c.account?.label || c.account?.id ? `  ${c.account.label ?? c.account.id}` : ""}`),
+    ...connections.map((c) => {
+      const account = accountLabel(c.account, prefixes.get(c.provider));
+      return `  ${c.provider}/${c.connection}  ${c.status}${account ? `  ${account}` : ""}`;
+    }),
   ]);
 }
