@@ -39,6 +39,19 @@ export function fixtureHome(): string {
   return home;
 }
 
+/**
+ * For BROWSER programs (a script's source): \`launchTarget(arg)\` is the URL authsome asked to open,
+ * read from the private launch page it gives the browser instead of the URL (src/input/browser.ts).
+ */
+export const LAUNCH_TARGET_JS = `
+function launchTarget(arg) {
+  if (!arg.startsWith("file://")) throw new Error("authsome gave the browser " + arg + ", not its launch page");
+  const html = require("node:fs").readFileSync(new URL(arg), "utf8");
+  const href = /<a id="target" href="([^"]*)"/.exec(html)[1];
+  return href.replace(/&quot;/g, '"').replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+}
+`;
+
 /** An empty home directory path (not created). */
 export function emptyHome(): string {
   return join(tempDir(), "home");

@@ -144,6 +144,8 @@ test("device flow: an answer that would put escape sequences on the terminal, or
     answer = { ...answers[2]!, verification_uri_complete: "http://127.0.0.1/verify?code=ABCD-EFGH" };
     assert.equal((await login()).code, 0);
     assert.equal(await opener.url(0), "http://127.0.0.1/verify?code=ABCD-EFGH");
+    // through a private page: the code is not in the browser's arguments, which any user can read
+    assert.doesNotMatch(opener.argv()[0]!, /ABCD/);
   } finally {
     http.close();
   }

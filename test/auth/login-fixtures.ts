@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { OidcServer } from "../peers/oidc.js";
 import assert from "node:assert/strict";
-import { cliAsync, emptyHome, tempDir, writeProvider } from "../helpers.js";
+import { LAUNCH_TARGET_JS, cliAsync, emptyHome, tempDir, writeProvider } from "../helpers.js";
 import { localIdpDefinition } from "./oidc-home.js";
 
 /** A home with the "localidp" definition (device flow, identity); `oauth` and `rest` override its parts. */
@@ -28,16 +28,25 @@ export function homeWithProvider(server: OidcServer, oauth: Record<string, unkno
   return home;
 }
 
-/** A BROWSER program recording each URL it is given, one per line; `url(n)` waits for the n-th (from 0). */
-export function recordingBrowser(): { command: string; url: (index?: number, timeoutMs?: number) => Promise<string>; opened: () => number } {
+/**
+ * A BROWSER program recording each URL it is asked to open, one per line; `url(n)` waits for the
+ * n-th (from 0). `argv()`: the arguments it was started with, as any user of the machine sees them.
+ */
+export function recordingBrowser(): { command: string; url: (index?: number, timeoutMs?: number) => Promise<string>; opened: () => number; argv: () => string[] } {
   const dir = tempDir("authsome-browser-");
   const out = join(dir, "urls.txt");
+  const args = join(dir, "argv.txt");
   const command = join(dir, "browser");
-  writeFileSync(command, `#!${process.execPath}\nrequire("node:fs").appendFileSync(${JSON.stringify(out)}, process.argv[2] + "\\n");\n`);
+  writeFileSync(
+    command,
+    `#!${process.execPath}\n${LAUNCH_TARGET_JS}\nconst fs = require("node:fs");\nfs.appendFileSync(${JSON.stringify(args)}, process.argv.slice(2).join(" ") + "\\n");\nfs.appendFileSync(${JSON.stringify(out)}, launchTarget(process.argv[2]) + "\\n");\n`,
+  );
   chmodSync(command, 0o755);
-  const lines = () => (existsSync(out) ? readFileSync(out, "utf8").split("\n").filter(Boolean) : []);
+  const read = (file: string) => (existsSync(file) ? readFileSync(file, "utf8").split("\n").filter(Boolean) : []);
+  const lines = () => read(out);
   return {
     command,
+    argv: () => read(args),
     opened: () => lines().length,
     async url(index = 0, timeoutMs = 15_000) {
       const end = Date.now() + timeoutMs;

@@ -33,6 +33,9 @@ test("pkce login through the browser stores a token the server accepts, the acco
   const authorizeUrl = new URL(await browser.url());
   assert.equal(authorizeUrl.searchParams.get("code_challenge_method"), "S256");
   assert.equal(authorizeUrl.searchParams.get("redirect_uri"), CALLBACK_URL);
+  // any user of the machine reads the browser's arguments: with the state and challenge there, they
+  // could bind a code of their own account to this login, or cancel it
+  for (const name of ["state", "code_challenge"]) assert.ok(!browser.argv()[0]!.includes(authorizeUrl.searchParams.get(name)!), `no ${name} in the browser's arguments`);
   const callback = await server.authorize(authorizeUrl);
   const page = await fetch(callback);
   assert.equal(page.status, 200);

@@ -41,8 +41,11 @@ test("a real browser enters the client secret in the local form, signs in and ap
   try {
     const formUrl = await opener.url(0);
     assert.match(formUrl, new RegExp(`^http://127\\.0\\.0\\.1:${PORT}/input/[\\w-]{20,}$`), "a one-time local form URL");
-    const formPage = await page.goto(formUrl);
-    assert.equal(formPage?.headers()["cache-control"], "no-store");
+    // the browser is started on a private launch page (no secret in its arguments), which forwards to the form
+    assert.doesNotMatch(opener.argv()[0]!, /input|127\.0\.0\.1/);
+    const formPage = page.waitForResponse(formUrl);
+    await page.goto(opener.argv()[0]!);
+    assert.equal((await formPage).headers()["cache-control"], "no-store");
     assert.equal(await page.getAttribute('input[name="client_secret"]', "type"), "password", "the secret is masked");
     await page.fill('input[name="client_secret"]', CLIENTS.basic.clientSecret);
     await page.click("#submit");
@@ -50,7 +53,8 @@ test("a real browser enters the client secret in the local form, signs in and ap
 
     const authorizeUrl = await opener.url(1);
     assert.equal(new URL(authorizeUrl).searchParams.get("redirect_uri"), REDIRECT);
-    await page.goto(authorizeUrl);
+    assert.doesNotMatch(opener.argv()[1]!, /state|code_challenge/);
+    await page.goto(opener.argv()[1]!);
     await page.fill('input[name="login"]', "browser-user");
     await page.click("#submit");
     await page.click("#approve");
@@ -77,7 +81,8 @@ test("a real browser that denies at the consent page: exit 4, nothing stored", a
   });
   const page = await browser.newPage();
   try {
-    await page.goto(await opener.url(0));
+    await opener.url(0);
+    await page.goto(opener.argv()[0]!);
     await page.fill('input[name="login"]', "browser-user");
     await page.click("#submit");
     await page.click("#deny");

@@ -9,7 +9,7 @@ import { Home } from "../../src/home/home.js";
 import { Connections } from "../../src/vault/connections.js";
 import type { ConnectionRecord } from "../../src/vault/records.js";
 import { Vault } from "../../src/vault/store.js";
-import { CLI, cliAsync, emptyHome, tempDir, type CliResult } from "../helpers.js";
+import { CLI, LAUNCH_TARGET_JS, cliAsync, emptyHome, tempDir, type CliResult } from "../helpers.js";
 import type { FakeX } from "../peers/fake-x.js";
 
 /** Environment without any way to open a real browser, and without X variables from the caller. */
@@ -60,7 +60,8 @@ export function clickingBrowser(answers: Record<string, string> = {}): ClickingB
     command,
     `#!${process.execPath}
 const fs = require("node:fs");
-const url = process.argv[2];
+${LAUNCH_TARGET_JS}
+const url = launchTarget(process.argv[2]);
 fs.appendFileSync(${JSON.stringify(log)}, url + "\\n");
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 (async () => {
