@@ -53,12 +53,18 @@ const PUBLIC_FIELDS = new Set(["grant_type", "scope", "redirect_uri", "client_id
 // OAuth error codes that mean "try again later" rather than "this grant or client is wrong".
 const TEMPORARY_ERRORS = new Set(["temporarily_unavailable", "server_error"]);
 
-/** `expires_in` seconds after `now`, as ISO-8601 with Z; null when the server gave no usable lifetime. */
+/**
+ * The longest lifetime stored. Beyond it the date would leave the four-digit years the Python
+ * reader parses (one such record breaks its every listing), or Date's range (a RangeError).
+ */
+const MAX_LIFETIME_SECONDS = 100 * 365 * 24 * 3600;
+
+/** `expires_in` seconds after `now` (at most a century), as ISO-8601 with Z; null when the server gave no usable lifetime. */
 export function expiresAt(expiresIn: number | string | undefined | null, now: Date | number = Date.now()): string | null {
   const seconds = typeof expiresIn === "string" ? Number(expiresIn) : expiresIn;
   if (typeof seconds !== "number" || !Number.isFinite(seconds) || seconds <= 0) return null;
   const base = typeof now === "number" ? now : now.getTime();
-  return new Date(base + seconds * 1000).toISOString();
+  return new Date(base + Math.min(seconds, MAX_LIFETIME_SECONDS) * 1000).toISOString();
 }
 
 export async function tokenRequest(params: TokenRequestParams): Promise<TokenResponse> {

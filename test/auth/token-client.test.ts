@@ -364,4 +364,7 @@ test("expiresAt", () => {
   assert.equal(expiresAt(undefined, now), null);
   assert.equal(expiresAt(0, now), null);
   assert.equal(expiresAt("soon", now), null);
+  // a lifetime past a century is stored as one: a four-digit year, as the Python reader parses
+  assert.equal(expiresAt(300_000_000_000, now), "2129-12-08T00:00:00.000Z");
+  assert.equal(expiresAt(1e300, now), "2129-12-08T00:00:00.000Z");
 });
