@@ -8,6 +8,7 @@ import Database from "better-sqlite3";
 import { startOidcServer, type OidcServer } from "../peers/oidc.js";
 import { cliAsync } from "../helpers.js";
 import { PROVIDER, freshConnection, homeWithExpiredToken, openConnections } from "./oidc-home.js";
+import type { ConnectionRecord } from "../../src/vault/records.js";
 
 // The peer's failNext() only affects /token, so revocation failures come from stand-ins below.
 let server: OidcServer;
@@ -83,12 +84,18 @@ test("logout with no revocation endpoint says only the local copy went", async (
   assert.equal(await isActive(record.refresh_token), true);
 });
 
-test("revoke: every connection revoked remotely and deleted, with the client credentials", async () => {
+/** A home with two connections of the provider: "default" (the record returned) and "work" (second). */
+async function homeWithTwoConnections(): Promise<{ home: string; record: ConnectionRecord; second: ConnectionRecord }> {
   const { home, record } = await homeWithExpiredToken(server);
   const second = await freshConnection(server, "work");
   const connections = openConnections(home);
   await connections.save(second);
   connections.vault.close();
+  return { home, record, second };
+}
+
+test("revoke: every connection revoked remotely and deleted, with the client credentials", async () => {
+  const { home, record, second } = await homeWithTwoConnections();
   const r = await cliAsync(["revoke", PROVIDER, "--json"], { home });
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout), {
@@ -111,11 +118,7 @@ test("revoke: every connection revoked remotely and deleted, with the client cre
 });
 
 test("revoke: one connection left valid at the provider makes revoked_remotely false", async () => {
-  const { home, record } = await homeWithExpiredToken(server);
-  const second = await freshConnection(server, "work");
-  const connections = openConnections(home);
-  await connections.save(second);
-  connections.vault.close();
+  const { home, record, second } = await homeWithTwoConnections();
   // the second record cannot be read, so its tokens cannot be revoked: they stay valid at the server
   const db = new Database(join(home, "profiles", "default", "store.db"));
   db.prepare("UPDATE kv SET value = ? WHERE key = ?").run("AAAAAAAAAAAAAAAA.garbage", `profile:default:${PROVIDER}:connection:work`);
