@@ -88,6 +88,13 @@ export class Output {
   }
 }
 
+/** A connection's account as list and whoami show it: the label with the definition's prefix (@handle), else the id. */
+export function accountLabel(account: { id: string | null; label: string | null } | null | undefined, prefix = ""): string {
+  if (!account) return "";
+  if (account.label) return `${prefix}${account.label}`;
+  return account.id ?? "";
+}
+
 /** Left-aligned columns, as `gh` prints lists; a cell's width is what the terminal shows. */
 export function table(header: string[], rows: string[][]): string[] {
   const width = (cell: string | undefined) => stripColour(cell ?? "").length;

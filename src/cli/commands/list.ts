@@ -1,12 +1,5 @@
 import type { CommandContext } from "../context.js";
-import { table } from "../output.js";
-
-/** A connection's account as list and whoami show it: the label with the definition's prefix (@handle), else the id. */
-export function accountLabel(account: { id: string | null; label: string | null } | null | undefined, prefix = ""): string {
-  if (!account) return "";
-  if (account.label) return `${prefix}${account.label}`;
-  return account.id ?? "";
-}
+import { accountLabel, table } from "../output.js";
 
 export default async function list(ctx: CommandContext, opts: { connected?: boolean }): Promise<void> {
   const { providers, errors: providerErrors } = ctx.providers.list();

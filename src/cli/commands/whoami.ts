@@ -1,6 +1,6 @@
 import { encryptionMode } from "../../home/config.js";
 import type { CommandContext } from "../context.js";
-import { accountLabel } from "./list.js";
+import { accountLabel } from "../output.js";
 
 export default async function whoami(ctx: CommandContext): Promise<void> {
   const entries = ctx.home.exists ? await ctx.connections.list() : [];
