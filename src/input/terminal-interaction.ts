@@ -22,11 +22,15 @@ export function terminalInteraction(io: TerminalIo, opts: { port: number; timeou
     signal: opts.signal,
     canOpenBrowser: () => canOpenBrowser(io.env),
     async authorize(url, service, expects = "redirect") {
-      if (await openBrowser(io.env, url)) {
-        say(`Opened the browser to log in to ${service}. Waiting for the authorization…`);
-        return {};
-      }
-      say(`Open this URL in a browser to log in to ${service}:\n\n  ${url}\n`);
+      const opened = await openBrowser(io.env, url);
+      // shown either way: a browser that cannot open the launch page (a remote editor's, a
+      // sandboxed one) or that runs on another machine leaves the person this URL and the paste
+      say(
+        opened
+          ? `Opened the browser to log in to ${service}. If it shows nothing, open this URL in a browser:\n\n  ${url}\n`
+          : `Open this URL in a browser to log in to ${service}:\n\n  ${url}\n`,
+      );
+      if (opened && expects === "pin") return {}; // the PIN is asked for with the login's other answers
       say(
         expects === "pin"
           ? `Then type the PIN ${service} shows and press Enter:`
@@ -77,7 +81,7 @@ async function askInBrowser(
   const form = await startSecretForm(opts.port, request);
   const limits = loginDeadlines(opts.timeoutMs, "nothing was entered in the local form", CLI_HINTS, opts.signal);
   try {
-    if (await openBrowser(env, form.url)) say(`Opened a local form in the browser for the ${request.title}. Waiting for it…`);
+    if (await openBrowser(env, form.url)) say(`Opened a local form in the browser for the ${request.title}. If it shows nothing, open it in a browser on this machine:\n\n  ${form.url}\n\nWaiting for it…`);
     else say(`Open this local form in a browser to enter the ${request.title}:\n\n  ${form.url}\n`);
     return await Promise.race([form.values, ...limits.waits]);
   } finally {

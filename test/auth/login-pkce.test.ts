@@ -1,11 +1,11 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:net";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawn } from "node:child_process";
 import { ACCOUNT_ID, CALLBACK_URL, CLIENTS, startOidcServer, type OidcServer } from "../peers/oidc.js";
-import { CLI, cliAsync, type CliResult } from "../helpers.js";
+import { CLI, cliAsync, tempDir, type CliResult } from "../helpers.js";
 import { homeWithProvider, recordingBrowser, assertStoredTokenWorks } from "./login-fixtures.js";
 
 let server: OidcServer;
@@ -151,12 +151,11 @@ test("a busy callback port is a usage error naming --port", async () => {
   }
 });
 
-test("without a browser the URL is printed and the pasted redirect URL completes the login", async () => {
-  const home = homeWithProvider(server);
+/** The CLI's login with this environment; the URL it prints, its stdin, its stderr so far and its end. */
+async function loginShowingUrl(home: string, browser: Record<string, string | undefined>) {
   const env = { ...process.env, ...basicEnv, AUTHSOME_HOME: home, NO_COLOR: "1" } as NodeJS.ProcessEnv;
-  delete env.BROWSER;
-  delete env.DISPLAY;
-  delete env.WAYLAND_DISPLAY;
+  for (const name of ["BROWSER", "DISPLAY", "WAYLAND_DISPLAY"]) delete env[name];
+  Object.assign(env, browser);
   const child = spawn(process.execPath, [CLI, "login", "localidp", "--timeout", "30"], { env, stdio: ["pipe", "pipe", "pipe"] });
   let stderr = "";
   const closed = new Promise<number>((resolve) => child.on("close", (c) => resolve(c ?? -1)));
@@ -168,10 +167,36 @@ test("without a browser the URL is printed and the pasted redirect URL completes
     });
     child.on("close", () => reject(new Error(`CLI ended early: ${stderr}`)));
   });
-  const callback = await server.authorize(url);
-  child.stdin.write(callback.href + "\n");
-  const code = await closed;
-  assert.equal(code, 0, stderr);
-  const got = await cliAsync(["get", "localidp", "--field", "access_token", "--show-secret"], { home });
-  assert.equal((await server.introspect(got.stdout.trim())).active, true);
-});
+  return { child, url, stderr: () => stderr, closed };
+}
+
+for (const [name, browser] of [
+  ["without a browser", {}],
+  // a $BROWSER that starts and shows nothing: a remote editor's helper skips file:// pages, a browser on another machine cannot read them
+  ["with a browser that shows nothing", { BROWSER: "/bin/true" }],
+] as const) {
+  test(`${name} the URL is printed and the pasted redirect URL completes the login`, async () => {
+    const home = homeWithProvider(server);
+    const login = await loginShowingUrl(home, browser);
+    const callback = await server.authorize(login.url);
+    login.child.stdin.write(callback.href + "\n");
+    const code = await login.closed;
+    assert.equal(code, 0, login.stderr());
+    const got = await cliAsync(["get", "localidp", "--field", "access_token", "--show-secret"], { home });
+    assert.equal((await server.introspect(got.stdout.trim())).active, true);
+  });
+}
+
+for (const signal of ["SIGTERM", "SIGHUP"] as const) {
+  test(`${signal} during the login cancels it: nothing stored, and the browser's launch page is gone`, async () => {
+    const home = homeWithProvider(server);
+    const tmp = tempDir();
+    const login = await loginShowingUrl(home, { BROWSER: "/bin/true", TMPDIR: tmp });
+    assert.equal(readdirSync(tmp).filter((n) => n.startsWith("authsome-open-")).length, 1);
+    login.child.kill(signal);
+    assert.equal(await login.closed, 4, login.stderr());
+    assert.match(login.stderr(), /cancelled/);
+    assert.deepEqual(readdirSync(tmp), []);
+    assert.equal((await cliAsync(["get", "localidp"], { home })).code, 5, "nothing was stored");
+  });
+}

@@ -23,9 +23,12 @@ export default async function login(ctx: CommandContext, provider: string, opts:
   const { definition } = ctx.providers.get(provider);
   const port = opts.port !== undefined ? positive(opts.port, "--port", DEFAULT_CALLBACK_PORT, 65535) : positive(ctx.io.env.AUTHSOME_CALLBACK_PORT, "AUTHSOME_CALLBACK_PORT", DEFAULT_CALLBACK_PORT, 65535);
   const timeoutMs = positive(opts.timeout, "--timeout", 300, MAX_LOGIN_WAIT_SECONDS) * 1000;
+  // Ctrl-C, a closed terminal or a kill cancel the login: its callback server and the browser's
+  // launch page go away, and nothing is stored
   const interrupt = new AbortController();
-  const onSigint = () => interrupt.abort();
-  process.once("SIGINT", onSigint);
+  const onSignal = () => interrupt.abort();
+  const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+  for (const s of signals) process.once(s, onSignal);
   try {
     const { record, flow } = await runLogin(
       { home: ctx.home, profile: ctx.profile, connections: ctx.connections },
@@ -49,7 +52,7 @@ export default async function login(ctx: CommandContext, provider: string, opts:
     const who = record.account.label ?? record.account.id;
     ctx.out.success(`Logged in to ${definition.display_name}${who ? ` as ${who}` : ""} (connection "${connection}").`);
   } finally {
-    process.removeListener("SIGINT", onSigint);
+    for (const s of signals) process.removeListener(s, onSignal);
   }
 }
 
