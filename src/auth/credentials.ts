@@ -74,6 +74,15 @@ export async function storedConnection(connections: Connections, provider: strin
   return record;
 }
 
+/** A connection marked invalid or revoked is an error naming the login that cures it. */
+export function assertAlive(connections: Connections, definition: ProviderDefinition, record: ConnectionRecord): void {
+  if (record.status === "invalid" || record.status === "revoked") {
+    throw new CredentialMissingError(`the connection "${record.connection_name}" of "${definition.name}" is ${record.status}: a new login is needed`, {
+      hint: reloginHint(record, connections.hintScope),
+    });
+  }
+}
+
 /** A stored connection ready to hand out: dead ones are errors, OAuth tokens about to expire are refreshed first. */
 export async function freshConnection(
   connections: Connections,
@@ -81,11 +90,7 @@ export async function freshConnection(
   record: ConnectionRecord,
   opts: Pick<FreshnessOptions, "windowSeconds"> = {},
 ): Promise<ConnectionRecord> {
-  if (record.status === "invalid" || record.status === "revoked") {
-    throw new CredentialMissingError(`the connection "${record.connection_name}" of "${definition.name}" is ${record.status}: a new login is needed`, {
-      hint: reloginHint(record, connections.hintScope),
-    });
-  }
+  assertAlive(connections, definition, record);
   const windowSeconds = opts.windowSeconds ?? DEFAULT_REFRESH_WINDOW_SECONDS;
   if (record.auth_type === "oauth2" && isExpired(record, windowSeconds)) {
     // loaded only when needed: the everyday `get` of a valid token never pays for it

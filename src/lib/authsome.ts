@@ -11,7 +11,7 @@ import { DEFAULT_REFRESH_WINDOW_SECONDS } from "../auth/expiry.js";
 import { EXPORT_FORMATS, exportConnection, type ExportFormat } from "../auth/export.js";
 import { MAX_LOGIN_WAIT_SECONDS } from "../auth/interaction.js";
 import { login as runLogin, loginSummary, type LoginSummary } from "../auth/login.js";
-import { refreshConnection } from "../auth/refresh.js";
+import { refreshConnection, RefreshesAfter401 } from "../auth/refresh.js";
 import { authHeaders, credentialHeaderNames } from "../auth/request-auth.js";
 import { removeStored, type RemoveResult } from "../auth/remove.js";
 import { logoutConnection, revokeProvider, type LogoutResult, type RevokeResult } from "../auth/signout.js";
@@ -114,6 +114,7 @@ export class Authsome {
   private cachedProfile: string | undefined;
   private cachedRegistry: ProviderRegistry | undefined;
   private store: Promise<Store> | undefined;
+  private readonly after401 = new RefreshesAfter401();
 
   constructor(options: AuthsomeOptions = {}) {
     this.env = options.env ?? process.env;
@@ -304,9 +305,12 @@ export class Authsome {
     const rejected = record.access_token;
     // only a 401 for the credential itself (not from a host a redirect led to) asks for a refresh
     if (response.status !== 401 || !signed || !req.replayable || record.auth_type !== "oauth2" || !record.refresh_token || !rejected) return response;
-    // refreshed unless another process already replaced the rejected token
+    // refreshed unless another process already replaced the rejected token, or it was itself minted for a 401 moments ago
+    const key = `${connections.profile}\u0000${base.name}\u0000${record.connection_name}`;
+    if (!this.after401.mayRefresh(key, rejected)) return response;
     record = await refreshConnection({ connections, definition: base, windowSeconds: this.windowSeconds, rejectedAccessToken: rejected }, record);
-    if (record.access_token === rejected) return response;
+    if (!record.access_token || record.access_token === rejected) return response;
+    this.after401.minted401(key, record.access_token);
     await response.body?.cancel().catch(() => {});
     return (await this.send(req, sign, credentialHeaders)).response;
   }

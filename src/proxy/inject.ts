@@ -1,17 +1,20 @@
-import { flowOf, loginCommand, usableConnection } from "../auth/credentials.js";
+import { assertAlive, flowOf, loginCommand, storedConnection, usableConnection } from "../auth/credentials.js";
 import { isExpired } from "../auth/expiry.js";
-import { refreshConnection } from "../auth/refresh.js";
+import { refreshConnection, RefreshesAfter401 } from "../auth/refresh.js";
 import { authHeaders, credentialHeaderNames, extraHeaders, type RequestToAuthorize } from "../auth/request-auth.js";
-import { AuthsomeError } from "../errors.js";
+import { AuthsomeError, RefreshError } from "../errors.js";
 import type { ProviderDefinition } from "../providers/schema.js";
 import type { Connections } from "../vault/connections.js";
 import type { ClientRecord, ConnectionRecord } from "../vault/records.js";
 import type { RouteTarget } from "./router.js";
 
 // Credentials for the proxy, asked of auth/ (never the vault directly). Records are kept in
-// memory while their tokens are fresh, so a request costs no store read; a token close to
-// expiry goes through the single-flight refresh, one refresh per connection in this process
-// and (through auth/refresh's lock) across processes.
+// memory while their tokens are fresh, so a request costs no store read, and dropped when another
+// process writes the store (a login, a logout, its own refresh). A token close to expiry goes
+// through the single-flight refresh, one refresh per connection in this process and (through
+// auth/refresh's lock) across processes; while it is still valid it serves meanwhile, so a slow
+// or failing token endpoint stalls no request, and a failed refresh is tried again only after a
+// pause that doubles (1 s to a minute).
 
 export interface Injection {
   /** Fields to set on the request (credential and the definition's extra headers), each with its lowercase name. */
@@ -38,12 +41,23 @@ export class InjectionError extends Error {
 
 const recordKey = (target: RouteTarget): string => `${target.provider}\u0000${target.connection}`;
 
+/** How often the store is looked at for another process's writes (at most; only while requests come). */
+const STORE_CHECK_MS = 100;
+const FIRST_RETRY_MS = 1_000;
+const LAST_RETRY_MS = 60_000;
+
 export class CredentialSource {
   private readonly records = new Map<string, ConnectionRecord>();
-  private readonly pending = new Map<string, Promise<ConnectionRecord>>();
+  /** Reads and refreshes in flight, by what they do and to which connection. */
+  private readonly pending = new Map<string, Promise<unknown>>();
   private readonly clients = new Map<string, Promise<ClientRecord | undefined>>();
   /** Headers of records whose credential does not depend on the request (all but OAuth 1.0a). */
   private readonly fixed = new WeakMap<ConnectionRecord, Injection>();
+  /** Connections whose last refresh failed: not tried again before `at` (performance.now()). */
+  private readonly retries = new Map<string, { at: number; delayMs: number }>();
+  private readonly after401 = new RefreshesAfter401();
+  private storeMark: string | undefined;
+  private storeCheckedAt = -Infinity;
 
   constructor(
     private readonly connections: Connections,
@@ -57,34 +71,94 @@ export class CredentialSource {
     return def;
   }
 
-  /** The connection's record, refreshed when it is about to expire; single-flight per connection. */
-  private record(target: RouteTarget, rejectedAccessToken?: string): Promise<ConnectionRecord> {
+  /** Forgets what was read from the store when another process has written it since (at most every STORE_CHECK_MS). */
+  private noticeStoreChanges(): void {
+    const now = performance.now();
+    if (now - this.storeCheckedAt < STORE_CHECK_MS) return;
+    this.storeCheckedAt = now;
+    const mark = this.connections.vault.kv.changeMark();
+    if (mark === this.storeMark) return;
+    this.storeMark = mark;
+    this.records.clear();
+    this.clients.clear();
+    this.retries.clear(); // another process may have refreshed
+  }
+
+  /**
+   * The connection's record with a token to send: the one in memory (else read) while it is fresh;
+   * while it is due for a refresh but still valid, the same, with the refresh started meanwhile;
+   * else refreshed now. After a 401 for `rejectedAccessToken`: refreshed unless someone already did.
+   */
+  private async record(target: RouteTarget, rejectedAccessToken?: string): Promise<ConnectionRecord> {
     const key = recordKey(target);
-    const cached = this.records.get(key);
-    if (cached && rejectedAccessToken === undefined && !isExpired(cached, this.windowSeconds)) return Promise.resolve(cached);
-    const inFlight = this.pending.get(key);
-    if (inFlight) return inFlight;
     const definition = this.definition(target.provider);
-    const work = (async () => {
-      if (rejectedAccessToken !== undefined) {
-        const current = cached ?? (await usableConnection(this.connections, definition, target.connection, { windowSeconds: this.windowSeconds }));
-        return refreshConnection({ connections: this.connections, definition, windowSeconds: this.windowSeconds, rejectedAccessToken }, current);
-      }
-      return usableConnection(this.connections, definition, target.connection, { windowSeconds: this.windowSeconds });
-    })();
-    this.pending.set(key, work);
-    return work.then(
-      (record) => {
-        this.pending.delete(key);
+    if (rejectedAccessToken !== undefined) {
+      const current = this.records.get(key) ?? (await this.read(target, key));
+      return this.refresh(key, () => refreshConnection({ connections: this.connections, definition, windowSeconds: this.windowSeconds, rejectedAccessToken }, current));
+    }
+    const record = this.records.get(key) ?? (await this.read(target, key));
+    assertAlive(this.connections, definition, record);
+    if (record.auth_type !== "oauth2" || !isExpired(record, this.windowSeconds)) return record;
+    const refresh = () => this.refresh(key, () => usableConnection(this.connections, definition, target.connection, { windowSeconds: this.windowSeconds }));
+    if (!isExpired(record, 0)) {
+      if (!this.pending.has(`refresh:${key}`) && !this.waitingToRetry(key)) refresh().catch(() => {});
+      return record;
+    }
+    const retry = this.retries.get(key);
+    if (retry && this.waitingToRetry(key)) {
+      const seconds = Math.ceil((retry.at - performance.now()) / 1000);
+      throw new RefreshError(`refreshing "${target.provider}" (connection "${target.connection}") failed moments ago; it is tried again in ${seconds} s`, {
+        hint: "the provider could not give a new token; try again shortly",
+      });
+    }
+    return refresh();
+  }
+
+  private waitingToRetry(key: string): boolean {
+    const retry = this.retries.get(key);
+    return retry !== undefined && performance.now() < retry.at;
+  }
+
+  /** `work` once at a time per `name`: a call while it runs gets the same promise. */
+  private once<T>(name: string, work: () => Promise<T>): Promise<T> {
+    const inFlight = this.pending.get(name) as Promise<T> | undefined;
+    if (inFlight) return inFlight;
+    const running = work().finally(() => this.pending.delete(name));
+    this.pending.set(name, running);
+    return running;
+  }
+
+  /** The stored connection, as it is (kept in memory). */
+  private read(target: RouteTarget, key: string): Promise<ConnectionRecord> {
+    return this.once(`read:${key}`, async () => {
+      const record = await storedConnection(this.connections, target.provider, target.connection);
+      this.records.set(key, record);
+      return record;
+    });
+  }
+
+  /** A refresh of the connection; a failed one (or one that gave no new token) makes the next wait. */
+  private refresh(key: string, work: () => Promise<ConnectionRecord>): Promise<ConnectionRecord> {
+    return this.once(`refresh:${key}`, async () => {
+      try {
+        const record = await work();
         this.records.set(key, record);
+        // still due: the provider could not refresh it (auth/refresh keeps a valid token then)
+        if (isExpired(record, this.windowSeconds)) this.failed(key);
+        else this.retries.delete(key);
         return record;
-      },
-      (err: unknown) => {
-        this.pending.delete(key);
+      } catch (err) {
         this.records.delete(key);
+        this.failed(key);
         throw err;
-      },
-    );
+      }
+    });
+  }
+
+  /** A refresh failed: the next try waits, each time twice as long. */
+  private failed(key: string): void {
+    const delayMs = Math.min((this.retries.get(key)?.delayMs ?? FIRST_RETRY_MS / 2) * 2, LAST_RETRY_MS);
+    this.retries.set(key, { at: performance.now() + delayMs, delayMs });
   }
 
   private client(provider: string): Promise<ClientRecord | undefined> {
@@ -102,6 +176,7 @@ export class CredentialSource {
    * no credential. At once when a fresh record's headers are already made (most requests).
    */
   inject(target: RouteTarget, req: RequestToAuthorize, rejectedAccessToken?: string): Injection | Promise<Injection> {
+    this.noticeStoreChanges();
     const cached = rejectedAccessToken === undefined ? this.records.get(recordKey(target)) : undefined;
     const known = cached && this.fixed.get(cached);
     if (known && !isExpired(cached, this.windowSeconds)) return known;
@@ -137,9 +212,13 @@ export class CredentialSource {
     return loginCommand(target.provider, target.connection, this.connections.hintScope, flowOf(target.authType));
   }
 
-  /** After an upstream 401: refresh once (unless someone already did) and return new headers, or undefined. */
+  /** After an upstream 401: refresh once (unless someone already did, or the refused token was minted for a 401 moments ago) and return new headers, or undefined. */
   async retryAfter401(target: RouteTarget, req: RequestToAuthorize, rejectedAccessToken: string): Promise<Injection | undefined> {
+    const key = recordKey(target);
+    if (!this.after401.mayRefresh(key, rejectedAccessToken)) return undefined;
     const next = await this.inject(target, req, rejectedAccessToken);
-    return next.refreshable === rejectedAccessToken ? undefined : next;
+    if (!next.refreshable || next.refreshable === rejectedAccessToken) return undefined;
+    this.after401.minted401(key, next.refreshable);
+    return next;
   }
 }

@@ -157,6 +157,17 @@ export class KvStore {
     });
   }
 
+  /**
+   * A mark that changes when another connection (another process) has written the store since:
+   * SQLite's data_version where the file is open in place, else the file's sizes and times.
+   */
+  changeMark(): string {
+    return this.use(() => {
+      const db = this.forRead();
+      return db && this.access !== "copy" ? `v${db.pragma("data_version", { simple: true }) as number}` : this.fileState();
+    });
+  }
+
   /** True when any key starts with prefix (any row at all for ""). */
   hasAny(prefix = ""): boolean {
     return this.use(() => this.forRead()?.prepare("SELECT 1 FROM kv WHERE substr(key, 1, length(@prefix)) = @prefix LIMIT 1").get({ prefix }) !== undefined);

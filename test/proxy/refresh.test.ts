@@ -3,12 +3,12 @@
 // never the placeholder forwarded) when no credential can be produced.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startOidcServer, type OidcServer } from "../peers/oidc.js";
 import { startTlsPeer, type TlsPeer } from "../peers/tls-server.js";
-import { cliAsync } from "../helpers.js";
-import { homeWithExpiredToken, openConnections, PROVIDER } from "../auth/oidc-home.js";
+import { cliAsync, tempDir } from "../helpers.js";
+import { freshConnection, homeWithExpiredToken, openConnections, PROVIDER } from "../auth/oidc-home.js";
 import { Home } from "../../src/home/home.js";
 import { Connections } from "../../src/vault/connections.js";
 import { Vault } from "../../src/vault/store.js";
@@ -24,7 +24,7 @@ before(async () => {
     hosts: [HOST],
     authorize: async (req) => {
       const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
-      if (!token) return 401;
+      if (!token || req.url?.startsWith("/forbidden-to-all")) return 401;
       return (await oidc.introspect(token)).active ? undefined : 401;
     },
   });
@@ -107,7 +107,7 @@ test("no credential: 502 with a JSON body naming the provider and the login comm
   assert.equal(JSON.parse(other.stdout.split("\n")[0]!).login, "authsome login localidp --profile work");
 });
 
-test("four agents, each behind its own `authsome run`, whose token needs a refresh at the same moment: one refresh, and every request carries the one new token", async () => {
+test("four agents, each behind its own `authsome run`, whose token needs a refresh at the same moment: one refresh, and every request carries the still-valid token or the one new token", async () => {
   const h = await home();
   // an hour-long token, valid when the runs start; inside the 300 s refresh window a few seconds later, when every agent sends at once
   const connections = openConnections(h);
@@ -127,7 +127,91 @@ test("four agents, each behind its own `authsome run`, whose token needs a refre
   assert.equal(oidc.tokenRequests("refresh_token"), 1, "one refresh for all four agents");
   const stored = (await openConnections(h).get(PROVIDER))!;
   assert.notEqual(stored.access_token, record.access_token);
+  // the still-valid token goes out while the refresh runs (the service accepted every request)
   const sent = peer.requests.filter((q) => q.path.startsWith("/parallel-")).map((q) => q.headers.authorization);
   assert.equal(sent.length, 12);
-  assert.deepEqual([...new Set(sent)], [`Bearer ${stored.access_token}`]);
+  for (const auth of sent) assert.ok([`Bearer ${record.access_token}`, `Bearer ${stored.access_token}`].includes(auth!), "the old or the one new token");
+});
+
+/** A connection whose hour-long token the store says expires in `seconds`: due for a refresh (300 s window) but still valid. */
+async function dueButValid(h: string, seconds: number): Promise<string> {
+  const connections = openConnections(h);
+  const record = await freshConnection(oidc);
+  await connections.put({ ...record, obtained_at: new Date(Date.now() - 3400_000).toISOString(), expires_at: new Date(Date.now() + seconds * 1000).toISOString() });
+  connections.vault.close();
+  return record.access_token!;
+}
+
+test("a token endpoint that hangs stalls no request while the token is still valid: it is sent meanwhile", async () => {
+  const h = await home();
+  const token = await dueButValid(h, 200);
+  oidc.resetCounters();
+  peer.clear();
+  oidc.failNext("hang", 1);
+  // each request must be answered within 10 s (the hung refresh would hold it for its 30 s timeout)
+  const three = `for p in 1 2 3; do curl -sS --max-time 10 -o /dev/null -w '%{http_code} ' https://${HOST}/while-hung-$p; done`;
+  const r = await run(h, ["sh", "-c", three]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, "200 200 200 ");
+  assert.deepEqual(peer.requests.map((q) => q.headers.authorization), [`Bearer ${token}`, `Bearer ${token}`, `Bearer ${token}`]);
+  assert.equal(oidc.tokenRequests("refresh_token"), 1, "one refresh tried, not one per request");
+});
+
+test("a failing token endpoint is not asked again on every request: the next try waits", async () => {
+  const h = await home(); // its token has expired: nothing can be sent without a refresh
+  oidc.resetCounters();
+  peer.clear();
+  // one failure: a second try, had it been made, would have succeeded and been seen as a 200
+  oidc.failNext("503", 1);
+  const five = ["curl", "-sS", "-w", "%{http_code} ", ...[1, 2, 3, 4, 5].flatMap((n) => ["-o", "/dev/null", `https://${HOST}/failing-${n}`])];
+  const r = await run(h, five);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, "502 502 502 502 502 ");
+  assert.equal(peer.requests.length, 0, "nothing forwarded without a credential");
+  assert.equal(oidc.tokenRequests("refresh_token"), 1, "one try; the others within its pause are refused at once");
+});
+
+test("a 401 that a new token does not cure is passed on: one refresh, not one per request", async () => {
+  const h = await home();
+  await dueButValid(h, 3000); // fresh: the refreshes counted are the 401's
+  oidc.resetCounters();
+  const three = `for p in 1 2 3; do curl -sS -o /dev/null -w '%{http_code} ' https://${HOST}/forbidden-to-all-$p; done`;
+  const r = await run(h, ["sh", "-c", three]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, "401 401 401 ");
+  assert.equal(oidc.tokenRequests("refresh_token"), 1);
+});
+
+test("a login or logout by another process while a run goes on: the next requests carry the new token, then fail closed", async () => {
+  const h = await home();
+  const first = await dueButValid(h, 3000);
+  peer.clear();
+  const dir = tempDir();
+  const step = (n: number) => join(dir, `step-${n}`);
+  // one request, then wait for the test to change the store, and again
+  const wait = (n: number) => `while [ ! -e ${step(n)} ]; do sleep 0.05; done`;
+  const request = (name: string) => `curl -sS -o /dev/null -w '%{http_code} ' https://${HOST}/${name}`;
+  const script = [request("before"), `touch ${step(1)}`, wait(2), request("after-login"), `touch ${step(3)}`, wait(4), request("after-logout")].join("; ");
+  const running = run(h, ["sh", "-c", script]);
+  const until = async (file: string) => {
+    while (!existsSync(file)) await new Promise((r) => setTimeout(r, 50));
+  };
+  await until(step(1));
+  // another process logs in anew (login --force): a new grant replaces the connection
+  const second = { ...(await freshConnection(oidc)), expires_at: new Date(Date.now() + 3600_000).toISOString() };
+  const connections = openConnections(h);
+  await connections.put(second);
+  connections.vault.close();
+  writeFileSync(step(2), "");
+  await until(step(3));
+  assert.equal((await cliAsync(["logout", PROVIDER], { home: h })).code, 0);
+  writeFileSync(step(4), "");
+  const r = await running;
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, "200 200 502 ");
+  assert.deepEqual(
+    peer.requests.map((q) => [q.path, q.headers.authorization]),
+    [["/before", `Bearer ${first}`], ["/after-login", `Bearer ${second.access_token}`]],
+    "after the logout nothing is forwarded",
+  );
 });
