@@ -7,7 +7,8 @@ import type { Connections } from "../vault/connections.js";
 import { withFileLock } from "../vault/lock.js";
 import { nowIso, type ConnectionRecord } from "../vault/records.js";
 import { OAuthError, TemporaryTokenError } from "./oauth-errors.js";
-import { oauthClientFor } from "./client-credentials.js";
+import { oauthClientFor, type StoredOAuthClient } from "./client-credentials.js";
+import { holdSignals } from "./hold-signals.js";
 import { expiresAt, tokenRequest } from "./token-client.js";
 import { isExpired } from "./expiry.js";
 import { reloginHint } from "./credentials.js";
@@ -80,37 +81,51 @@ export async function refreshConnection(ctx: RefreshContext, stale: ConnectionRe
       if (!isExpired(current, 0, now())) return current;
       throw new RefreshError(`the access token of "${provider}" (connection "${name}") expired and there is no refresh token`, { hint: reloginHint(current, connections.hintScope) });
     }
-    const { client, oauth } = await oauthClientFor(connections, definition, current);
-    let response;
+    const stored = await oauthClientFor(connections, definition, current);
+    // from the request until the rotated token is stored, a signal waits (see hold-signals.ts)
+    const release = holdSignals();
     try {
-      response = await tokenRequest({
-        url: oauth.token_url,
-        grant: { grant_type: "refresh_token", refresh_token: current.refresh_token },
-        client,
-        responseFormat: oauth.token_response_format,
-      });
-    } catch (err) {
-      return handleFailure(ctx, current, err, now());
+      return await exchangeAndStore(ctx, current, stored, now);
+    } finally {
+      release();
     }
-    const refreshed: ConnectionRecord = {
-      ...current,
-      status: "connected",
-      access_token: response.access_token,
-      // a rotated refresh token replaces the old one in the same write as the new access token
-      refresh_token: response.refresh_token ?? current.refresh_token,
-      token_type: response.token_type,
-      expires_at: expiresAt(response.expires_in, now()),
-      obtained_at: nowIso(new Date(now())),
-      scopes: response.scope ? response.scope.split(" ").filter(Boolean) : current.scopes,
-    };
-    // a login may have replaced the connection meanwhile (it does not wait for this lock): it wins,
-    // and the tokens just issued for the grant it replaced are dropped
-    const winner = await putOrWinner(connections, refreshed, current);
-    if (winner) return winner;
-    await connections.recordRefresh(provider, null);
-    audit(connections.vault.home, "refresh", { provider, connection: name, profile: connections.profile, rotated: Boolean(response.refresh_token && response.refresh_token !== current.refresh_token) });
-    return refreshed;
   });
+}
+
+/** The refresh grant, and its tokens stored (or the failure handled). */
+async function exchangeAndStore(ctx: RefreshContext, current: ConnectionRecord, { client, oauth }: StoredOAuthClient, now: () => number): Promise<ConnectionRecord> {
+  const { connections, definition } = ctx;
+  const provider = definition.name;
+  const name = current.connection_name;
+  let response;
+  try {
+    response = await tokenRequest({
+      url: oauth.token_url,
+      grant: { grant_type: "refresh_token", refresh_token: current.refresh_token! },
+      client,
+      responseFormat: oauth.token_response_format,
+    });
+  } catch (err) {
+    return handleFailure(ctx, current, err, now());
+  }
+  const refreshed: ConnectionRecord = {
+    ...current,
+    status: "connected",
+    access_token: response.access_token,
+    // a rotated refresh token replaces the old one in the same write as the new access token
+    refresh_token: response.refresh_token ?? current.refresh_token,
+    token_type: response.token_type,
+    expires_at: expiresAt(response.expires_in, now()),
+    obtained_at: nowIso(new Date(now())),
+    scopes: response.scope ? response.scope.split(" ").filter(Boolean) : current.scopes,
+  };
+  // a login may have replaced the connection meanwhile (it does not wait for this lock): it wins,
+  // and the tokens just issued for the grant it replaced are dropped
+  const winner = await putOrWinner(connections, refreshed, current);
+  if (winner) return winner;
+  await connections.recordRefresh(provider, null);
+  audit(connections.vault.home, "refresh", { provider, connection: name, profile: connections.profile, rotated: Boolean(response.refresh_token && response.refresh_token !== current.refresh_token) });
+  return refreshed;
 }
 
 /**

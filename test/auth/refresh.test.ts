@@ -1,6 +1,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -10,7 +11,7 @@ import { Connections } from "../../src/vault/connections.js";
 import { Vault } from "../../src/vault/store.js";
 import { tokenRequest } from "../../src/auth/token-client.js";
 import { CLIENTS, startOidcServer, type OidcServer } from "../peers/oidc.js";
-import { cliAsync } from "../helpers.js";
+import { CLI, cliAsync } from "../helpers.js";
 import { freshConnection, homeWithExpiredToken as homeWithExpiredTokenAt, openConnections } from "./oidc-home.js";
 
 let server: OidcServer;
@@ -125,6 +126,24 @@ test("a token that lives less than the refresh window is refreshed once, not on 
     await shortLived.close();
   }
 });
+
+for (const signal of ["SIGTERM", "SIGINT"] as const) {
+  test(`${signal} while a refresh is in flight waits until its rotated token is stored: the connection still works, no new login`, async () => {
+    const { home } = await homeWithExpiredToken();
+    server.resetCounters();
+    server.failNext("slow-answer"); // the refresh token rotates at once; the answer comes 1.5 s later
+    const get = spawn(process.execPath, [CLI, ...getToken], { env: { ...process.env, AUTHSOME_HOME: home, NO_COLOR: "1" }, stdio: "ignore" });
+    const ended = new Promise<NodeJS.Signals | null>((resolve) => get.on("exit", (_code, sig) => resolve(sig)));
+    // the token request has reached the server, which has rotated the refresh token: the new one exists only in the answer on its way
+    while (server.pendingFailures() > 0) await new Promise((r) => setTimeout(r, 20));
+    get.kill(signal);
+    assert.equal(await ended, signal, "ended by the signal, once the tokens were stored");
+    const again = await cliAsync(getToken, { home });
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal((await server.introspect(again.stdout.trim())).active, true);
+    assert.equal(server.tokenRequests("refresh_token"), 1, "no second refresh: the first one's tokens were stored");
+  });
+}
 
 test("a login that replaces a connection while its refresh is in flight wins: the refresh does not write over it", async () => {
   const { home } = await homeWithExpiredToken();

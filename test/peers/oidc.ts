@@ -30,9 +30,10 @@ const INTROSPECTOR = { clientId: "introspector", clientSecret: "introspector-sec
  * "oversized" a 2 MiB JSON body, "no-access-token" 200 JSON without access_token,
  * "200-error" 200 JSON carrying error (GitHub's style), "hang" never answers until close,
  * "slow_down" RFC 8628's 400 asking a device poller to back off (oidc-provider never sends it),
- * "slow" answers normally, after 1.5 s (a refresh caught in flight).
+ * "slow" answers normally, after 1.5 s (a refresh caught in flight); "slow-answer" does its work
+ * at once (a refresh token rotates) and sends the answer 1.5 s later.
  */
-export type TokenFailure = "500" | "503" | "non-json" | "oversized" | "no-access-token" | "200-error" | "hang" | "slow_down" | "slow";
+export type TokenFailure = "500" | "503" | "non-json" | "oversized" | "no-access-token" | "200-error" | "hang" | "slow_down" | "slow" | "slow-answer";
 /** "auto": login as ACCOUNT_ID and grant everything; "auto-deny": access_denied; "page": HTML forms. */
 export type InteractionMode = "auto" | "auto-deny" | "page";
 
@@ -76,6 +77,8 @@ export interface OidcServer {
   resetCounters(): void;
   /** The next `times` token requests fail this way (counted, never reach the provider). */
   failNext(kind: TokenFailure, times?: number): void;
+  /** How many of the failures asked for are still to come (a request takes its failure as it arrives). */
+  pendingFailures(): number;
   setInteractionMode(mode: InteractionMode): void;
   /** Register a client with a chosen id (and secret); defaults as the static clients. */
   addClient(meta: ClientMetadata): Promise<void>;
@@ -239,8 +242,9 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
       await new Promise((resolve) => setTimeout(resolve, 1500));
       failure = undefined;
     }
-    if (!failure) {
+    if (!failure || failure === "slow-answer") {
       await next();
+      if (failure) await new Promise((resolve) => setTimeout(resolve, 1500));
       let grantType: string | undefined;
       try {
         grantType = ctx.oidc?.params?.grant_type as string | undefined;
@@ -387,6 +391,7 @@ export async function startOidcServer(options: OidcServerOptions = {}): Promise<
     failNext: (kind, times = 1) => {
       for (let i = 0; i < times; i++) failures.push(kind);
     },
+    pendingFailures: () => failures.length,
     setInteractionMode: (m) => {
       currentMode = m;
     },
