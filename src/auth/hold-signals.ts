@@ -16,7 +16,11 @@ export function holdSignals(): () => void {
   if (holders++ === 0) {
     for (const signal of SIGNALS) {
       if (process.listenerCount(signal) > 0) continue;
-      const hold = (): void => void (held ??= signal);
+      // a second signal is not held: the person insists (a token endpoint that hangs would otherwise keep them waiting)
+      const hold = (): void => {
+        if (held === undefined) held = signal;
+        else letGo(signal);
+      };
       process.on(signal, hold);
       installed.set(signal, hold);
     }
@@ -26,10 +30,15 @@ export function holdSignals(): () => void {
     if (released) return;
     released = true;
     if (--holders > 0) return;
-    for (const [signal, hold] of installed) process.removeListener(signal, hold);
-    installed.clear();
     const signal = held;
     held = undefined;
-    if (signal) process.kill(process.pid, signal); // with no handler left, it ends the process as it would have
+    letGo(signal);
   };
+}
+
+/** Takes the holding handlers off and raises `signal`, which with no handler left ends the process as it would have. */
+function letGo(signal: NodeJS.Signals | undefined): void {
+  for (const [s, hold] of installed) process.removeListener(s, hold);
+  installed.clear();
+  if (signal) process.kill(process.pid, signal);
 }

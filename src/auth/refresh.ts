@@ -42,26 +42,27 @@ export function withRefreshLock<T>(connections: Connections, provider: string, c
   return withFileLock(lockPath(connections, provider, connection), fn);
 }
 
-/** How long a token minted because of a 401 is not refreshed again for another 401. */
-const REFUSED_AGAIN_COOLDOWN_MS = 60_000;
+/** How long a token that a refresh did not cure is not refreshed again for another 401. */
+const UNCURED_COOLDOWN_MS = 60_000;
 
 /**
- * Tokens minted because an upstream 401 refused the one before. A 401 for such a token soon after
- * is not about the token (a path the account may not use, a service answering 401 to anything):
- * it is passed on rather than met with another refresh, which would make one per request.
+ * Tokens minted because of a 401 and refused at once, by the same request sent again: those 401s
+ * are not about the token (a path the account may not use, a service answering 401 to anything),
+ * and for a while a 401 for such a token is passed on rather than met with another refresh, which
+ * would make one per request. A token that worked and is refused later (revoked) is refreshed.
  */
 export class RefreshesAfter401 {
-  private readonly minted = new Map<string, { token: string; at: number }>();
+  private readonly uncured = new Map<string, { token: string; at: number }>();
 
   /** Whether a 401 for `rejected` may refresh the connection `key`. */
   mayRefresh(key: string, rejected: string): boolean {
-    const last = this.minted.get(key);
-    return !(last && last.token === rejected && performance.now() - last.at < REFUSED_AGAIN_COOLDOWN_MS);
+    const last = this.uncured.get(key);
+    return !(last && last.token === rejected && performance.now() - last.at < UNCURED_COOLDOWN_MS);
   }
 
-  /** A refresh after a 401 gave the connection `key` this token. */
-  minted401(key: string, token: string): void {
-    this.minted.set(key, { token, at: performance.now() });
+  /** The request sent again with `token`, just minted for its 401, was refused again. */
+  notCured(key: string, token: string): void {
+    this.uncured.set(key, { token, at: performance.now() });
   }
 }
 

@@ -305,14 +305,15 @@ export class Authsome {
     const rejected = record.access_token;
     // only a 401 for the credential itself (not from a host a redirect led to) asks for a refresh
     if (response.status !== 401 || !signed || !req.replayable || record.auth_type !== "oauth2" || !record.refresh_token || !rejected) return response;
-    // refreshed unless another process already replaced the rejected token, or it was itself minted for a 401 moments ago
+    // refreshed unless another process already replaced the rejected token, or it was minted for a 401 it did not cure
     const key = `${connections.profile}\u0000${base.name}\u0000${record.connection_name}`;
     if (!this.after401.mayRefresh(key, rejected)) return response;
     record = await refreshConnection({ connections, definition: base, windowSeconds: this.windowSeconds, rejectedAccessToken: rejected }, record);
     if (!record.access_token || record.access_token === rejected) return response;
-    this.after401.minted401(key, record.access_token);
     await response.body?.cancel().catch(() => {});
-    return (await this.send(req, sign, credentialHeaders)).response;
+    const again = (await this.send(req, sign, credentialHeaders)).response;
+    if (again.status === 401) this.after401.notCured(key, record.access_token);
+    return again;
   }
 
   /**

@@ -262,6 +262,7 @@ async function exchange(ctx: RelayContext, client: ClientConnection, head: Reque
       }
 
       const responseBody = responseFraming(head.method, response);
+      if (response.status === 401 && refreshed && match && injection?.refreshable) ctx.credentials.notCured(match, injection.refreshable);
       if (response.status === 401 && !refreshed && held && match && authRequest && injection?.refreshable) {
         refreshed = true;
         let next: Injection | undefined;

@@ -43,6 +43,8 @@ const recordKey = (target: RouteTarget): string => `${target.provider}\u0000${ta
 
 /** How often the store is looked at for another process's writes (at most; only while requests come). */
 const STORE_CHECK_MS = 100;
+/** A token this close to its expiry is not sent while a refresh runs: it is refreshed first. */
+const STILL_VALID_MARGIN_S = 5;
 const FIRST_RETRY_MS = 1_000;
 const LAST_RETRY_MS = 60_000;
 
@@ -79,9 +81,10 @@ export class CredentialSource {
     const mark = this.connections.vault.kv.changeMark();
     if (mark === this.storeMark) return;
     this.storeMark = mark;
+    // (a pause after a failed refresh stays: another process's failure writes the store too, and a
+    // refresh another process made shows as a fresh token, which needs none)
     this.records.clear();
     this.clients.clear();
-    this.retries.clear(); // another process may have refreshed
   }
 
   /**
@@ -94,13 +97,20 @@ export class CredentialSource {
     const definition = this.definition(target.provider);
     if (rejectedAccessToken !== undefined) {
       const current = this.records.get(key) ?? (await this.read(target, key));
-      return this.refresh(key, () => refreshConnection({ connections: this.connections, definition, windowSeconds: this.windowSeconds, rejectedAccessToken }, current));
+      const work = () => refreshConnection({ connections: this.connections, definition, windowSeconds: this.windowSeconds, rejectedAccessToken }, current);
+      return this.refresh(key, work, (record) => record.access_token !== rejectedAccessToken);
     }
     const record = this.records.get(key) ?? (await this.read(target, key));
     assertAlive(this.connections, definition, record);
     if (record.auth_type !== "oauth2" || !isExpired(record, this.windowSeconds)) return record;
-    const refresh = () => this.refresh(key, () => usableConnection(this.connections, definition, target.connection, { windowSeconds: this.windowSeconds }));
-    if (!isExpired(record, 0)) {
+    const refresh = () =>
+      this.refresh(
+        key,
+        () => usableConnection(this.connections, definition, target.connection, { windowSeconds: this.windowSeconds }),
+        (record) => !isExpired(record, this.windowSeconds),
+      );
+    // a few seconds short of its expiry: the service's clock and rounding may count it out already
+    if (!isExpired(record, STILL_VALID_MARGIN_S)) {
       if (!this.pending.has(`refresh:${key}`) && !this.waitingToRetry(key)) refresh().catch(() => {});
       return record;
     }
@@ -137,15 +147,17 @@ export class CredentialSource {
     });
   }
 
-  /** A refresh of the connection; a failed one (or one that gave no new token) makes the next wait. */
-  private refresh(key: string, work: () => Promise<ConnectionRecord>): Promise<ConnectionRecord> {
+  /**
+   * A refresh of the connection; a failed one, or one whose record is not `done` (auth/refresh
+   * keeps the token it had when the provider could not be reached), makes the next wait.
+   */
+  private refresh(key: string, work: () => Promise<ConnectionRecord>, done: (record: ConnectionRecord) => boolean): Promise<ConnectionRecord> {
     return this.once(`refresh:${key}`, async () => {
       try {
         const record = await work();
         this.records.set(key, record);
-        // still due: the provider could not refresh it (auth/refresh keeps a valid token then)
-        if (isExpired(record, this.windowSeconds)) this.failed(key);
-        else this.retries.delete(key);
+        if (done(record)) this.retries.delete(key);
+        else this.failed(key);
         return record;
       } catch (err) {
         this.records.delete(key);
@@ -212,13 +224,20 @@ export class CredentialSource {
     return loginCommand(target.provider, target.connection, this.connections.hintScope, flowOf(target.authType));
   }
 
-  /** After an upstream 401: refresh once (unless someone already did, or the refused token was minted for a 401 moments ago) and return new headers, or undefined. */
+  /**
+   * After an upstream 401: refresh once (unless someone already did) and return new headers, or
+   * undefined when there is nothing new to try: a refresh failed moments ago, or the refused token
+   * was minted for a 401 that it did not cure.
+   */
   async retryAfter401(target: RouteTarget, req: RequestToAuthorize, rejectedAccessToken: string): Promise<Injection | undefined> {
     const key = recordKey(target);
-    if (!this.after401.mayRefresh(key, rejectedAccessToken)) return undefined;
+    if (this.waitingToRetry(key) || !this.after401.mayRefresh(key, rejectedAccessToken)) return undefined;
     const next = await this.inject(target, req, rejectedAccessToken);
-    if (!next.refreshable || next.refreshable === rejectedAccessToken) return undefined;
-    this.after401.minted401(key, next.refreshable);
-    return next;
+    return !next.refreshable || next.refreshable === rejectedAccessToken ? undefined : next;
+  }
+
+  /** The request sent again with a token just minted for its 401 was refused again: see RefreshesAfter401. */
+  notCured(target: RouteTarget, token: string): void {
+    this.after401.notCured(recordKey(target), token);
   }
 }

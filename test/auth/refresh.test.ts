@@ -145,6 +145,21 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
   });
 }
 
+test("a second Ctrl-C is not held: a refresh whose token endpoint hangs does not keep the person waiting", async () => {
+  const { home } = await homeWithExpiredToken();
+  server.failNext("hang");
+  const get = spawn(process.execPath, [CLI, ...getToken], { env: { ...process.env, AUTHSOME_HOME: home, NO_COLOR: "1" }, stdio: "ignore" });
+  const ended = new Promise<NodeJS.Signals | null>((resolve) => get.on("exit", (_code, sig) => resolve(sig)));
+  while (server.pendingFailures() > 0) await new Promise((r) => setTimeout(r, 20));
+  get.kill("SIGINT");
+  await new Promise((r) => setTimeout(r, 200));
+  get.kill("SIGINT");
+  // well before the token request's own 30 s limit
+  const outcome = await Promise.race([ended, new Promise<string>((r) => setTimeout(() => r("still running after 10 s"), 10_000))]);
+  get.kill("SIGKILL");
+  assert.equal(outcome, "SIGINT");
+});
+
 test("a login that replaces a connection while its refresh is in flight wins: the refresh does not write over it", async () => {
   const { home } = await homeWithExpiredToken();
   server.failNext("slow"); // the refresh's token request is answered after 1.5 s

@@ -156,14 +156,20 @@ test("a 401 is answered by one refresh and one retry with the same body; a strea
   // the refreshed token is in the store, for the CLI too
   assert.equal(`Bearer ${(await cliAsync(["get", PROVIDER, "--field", "access_token", "--show-secret"], { home })).stdout.trim()}`, retried!.headers.authorization);
 
-  // the token minted for that 401, refused too: the 401 is about something else, and is the
-  // caller's answer, with no refresh (a service answering 401 to anything made one per request)
+  // a second 401 after the retry is the caller's answer: no loop
+  answers.push(401, 401);
+  const twice = await a.fetch(PROVIDER, `${recorder.origin}/retry`);
+  assert.equal(twice.status, 401);
+  assert.equal(server.tokenRequests("refresh_token"), 2);
+
+  // that token, minted for a 401 it did not cure, refused again: the 401 is about something else
+  // and is passed on with no refresh (a service answering 401 to anything made one per request)
   answers.push(401);
   recorder.requests.length = 0;
   const again = await a.fetch(PROVIDER, `${recorder.origin}/retry`);
   assert.equal(again.status, 401);
   assert.equal(recorder.requests.length, 1, "not sent again");
-  assert.equal(server.tokenRequests("refresh_token"), 1);
+  assert.equal(server.tokenRequests("refresh_token"), 2);
 
   // a stream can be sent only once: the 401 comes back as it is
   recorder.requests.length = 0;
@@ -177,7 +183,7 @@ test("a 401 is answered by one refresh and one retry with the same body; a strea
   const streamed = await a.fetch(PROVIDER, `${recorder.origin}/stream`, { method: "POST", body: stream, duplex: "half" } as RequestInit);
   assert.equal(streamed.status, 401);
   assert.equal(recorder.requests.length, 1);
-  assert.equal(server.tokenRequests("refresh_token"), 1, "no refresh for a request that cannot be retried");
+  assert.equal(server.tokenRequests("refresh_token"), 2, "no refresh for a request that cannot be retried");
   await a.close();
 });
 

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startOidcServer, type OidcServer } from "../peers/oidc.js";
 import { startTlsPeer, type TlsPeer } from "../peers/tls-server.js";
-import { cliAsync, tempDir } from "../helpers.js";
+import { cliAsync, tempDir, type CliResult } from "../helpers.js";
 import { freshConnection, homeWithExpiredToken, openConnections, PROVIDER } from "../auth/oidc-home.js";
 import { Home } from "../../src/home/home.js";
 import { Connections } from "../../src/vault/connections.js";
@@ -16,6 +16,8 @@ import { Vault } from "../../src/vault/store.js";
 const HOST = "api.localidp.test";
 let oidc: OidcServer;
 let peer: TlsPeer;
+/** Tokens the service refuses although the authorization server still says they are active. */
+const revokedAtService = new Set<string>();
 
 before(async () => {
   oidc = await startOidcServer({ accessTokenTtl: 3600 });
@@ -24,7 +26,7 @@ before(async () => {
     hosts: [HOST],
     authorize: async (req) => {
       const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
-      if (!token || req.url?.startsWith("/forbidden-to-all")) return 401;
+      if (!token || req.url?.startsWith("/forbidden-to-all") || revokedAtService.has(token)) return 401;
       return (await oidc.introspect(token)).active ? undefined : 401;
     },
   });
@@ -182,31 +184,63 @@ test("a 401 that a new token does not cure is passed on: one refresh, not one pe
   assert.equal(oidc.tokenRequests("refresh_token"), 1);
 });
 
+/**
+ * A run whose child makes one request per named path, and between two waits for the test to say
+ * go on (`between(n)` is the test's part after the n-th request, from 1).
+ */
+async function runInSteps(h: string, paths: string[], between: (n: number) => Promise<void>): Promise<CliResult> {
+  const dir = tempDir();
+  const file = (n: number, what: string) => join(dir, `${what}-${n}`);
+  const request = (path: string) => `curl -sS -o /dev/null -w '%{http_code} ' https://${HOST}/${path}`;
+  const script = paths.flatMap((path, i) => [request(path), ...(i + 1 < paths.length ? [`touch ${file(i + 1, "done")}`, `while [ ! -e ${file(i + 1, "go")} ]; do sleep 0.05; done`] : [])]).join("; ");
+  const running = run(h, ["sh", "-c", script]);
+  for (let n = 1; n < paths.length; n++) {
+    while (!existsSync(file(n, "done"))) await new Promise((r) => setTimeout(r, 50));
+    await between(n);
+    writeFileSync(file(n, "go"), "");
+  }
+  return running;
+}
+
+test("a token the service refuses twice within a minute (revoked there, not at the server): each 401 gets one refresh and a retry", async () => {
+  const h = await home();
+  const first = await dueButValid(h, 3000);
+  oidc.resetCounters();
+  peer.clear();
+  const sentLast = () => peer.requests.at(-1)!.headers.authorization!.replace(/^Bearer /, "");
+  const r = await runInSteps(h, ["one", "two", "three"], async () => void revokedAtService.add(sentLast()));
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, "200 200 200 ");
+  assert.equal(oidc.tokenRequests("refresh_token"), 2);
+  assert.equal(peer.requests[0]!.headers.authorization, `Bearer ${first}`);
+});
+
+test("a 401 while the token endpoint fails: the 401 is passed on, and the endpoint is not asked again on every request", async () => {
+  const h = await home();
+  const first = await dueButValid(h, 3000);
+  revokedAtService.add(first);
+  oidc.resetCounters();
+  oidc.failNext("503", 1); // one failure: a second try, had it been made, would have cured the next 401
+  const three = ["curl", "-sS", "-w", "%{http_code} ", ...[1, 2, 3].flatMap((n) => ["-o", "/dev/null", `https://${HOST}/refused-${n}`])];
+  const r = await run(h, three);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, "401 401 401 ");
+  assert.equal(oidc.tokenRequests("refresh_token"), 1);
+});
+
 test("a login or logout by another process while a run goes on: the next requests carry the new token, then fail closed", async () => {
   const h = await home();
   const first = await dueButValid(h, 3000);
   peer.clear();
-  const dir = tempDir();
-  const step = (n: number) => join(dir, `step-${n}`);
-  // one request, then wait for the test to change the store, and again
-  const wait = (n: number) => `while [ ! -e ${step(n)} ]; do sleep 0.05; done`;
-  const request = (name: string) => `curl -sS -o /dev/null -w '%{http_code} ' https://${HOST}/${name}`;
-  const script = [request("before"), `touch ${step(1)}`, wait(2), request("after-login"), `touch ${step(3)}`, wait(4), request("after-logout")].join("; ");
-  const running = run(h, ["sh", "-c", script]);
-  const until = async (file: string) => {
-    while (!existsSync(file)) await new Promise((r) => setTimeout(r, 50));
-  };
-  await until(step(1));
-  // another process logs in anew (login --force): a new grant replaces the connection
   const second = { ...(await freshConnection(oidc)), expires_at: new Date(Date.now() + 3600_000).toISOString() };
-  const connections = openConnections(h);
-  await connections.put(second);
-  connections.vault.close();
-  writeFileSync(step(2), "");
-  await until(step(3));
-  assert.equal((await cliAsync(["logout", PROVIDER], { home: h })).code, 0);
-  writeFileSync(step(4), "");
-  const r = await running;
+  const r = await runInSteps(h, ["before", "after-login", "after-logout"], async (n) => {
+    if (n === 1) {
+      // another process logs in anew (login --force): a new grant replaces the connection
+      const connections = openConnections(h);
+      await connections.put(second);
+      connections.vault.close();
+    } else assert.equal((await cliAsync(["logout", PROVIDER], { home: h })).code, 0);
+  });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, "200 200 502 ");
   assert.deepEqual(
