@@ -5,9 +5,7 @@ import type { ProviderDefinition } from "../providers/schema.js";
 import type { Connections } from "../vault/connections.js";
 import type { ConnectionRecord } from "../vault/records.js";
 import { DEFAULT_REFRESH_WINDOW_SECONDS, isExpired } from "./expiry.js";
-
-/** A word as a POSIX shell reads it back: quoted unless it is plainly safe. */
-const shellWord = (word: string): string => (/^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`);
+import { shellWord } from "./shell.js";
 
 /** `authsome ARGS` in the hint's scope. */
 function scoped(args: string, scope: HintScope | undefined): string {

@@ -6,6 +6,7 @@ import type { Connections } from "../vault/connections.js";
 import type { ConnectionRecord } from "../vault/records.js";
 import { SECRET_FIELDS } from "../vault/records.js";
 import { usableConnection } from "./credentials.js";
+import { shellQuote } from "./shell.js";
 
 export type ExportFormat = "env" | "shell" | "dotenv" | "json";
 
@@ -37,11 +38,6 @@ export function exportVariables(definition: ProviderDefinition, record: Connecti
     vars.push({ name, value: String(value), field, secret: SECRET_FIELDS.has(field) });
   }
   return vars;
-}
-
-/** POSIX shell single-quoting: safe for any byte but NUL. */
-export function shellQuote(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
 /**
