@@ -5,7 +5,8 @@
 // and raised again once it is stored, but only where nobody else handles it (the program's own
 // handlers decide for themselves; `authsome run` forwards them to its child).
 
-const SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+/** The signals that end a process on a person's behalf: Ctrl-C, a kill, a closed terminal. */
+export const ENDING_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
 let holders = 0;
 let held: NodeJS.Signals | undefined;
@@ -14,7 +15,7 @@ const installed = new Map<NodeJS.Signals, () => void>();
 /** Holds ending signals until the returned release is called (nested holds release with the last). */
 export function holdSignals(): () => void {
   if (holders++ === 0) {
-    for (const signal of SIGNALS) {
+    for (const signal of ENDING_SIGNALS) {
       if (process.listenerCount(signal) > 0) continue;
       // a second signal is not held: the person insists (a token endpoint that hangs would otherwise keep them waiting)
       const hold = (): void => {

@@ -95,28 +95,26 @@ export class CredentialSource {
   private async record(target: RouteTarget, rejectedAccessToken?: string): Promise<ConnectionRecord> {
     const key = recordKey(target);
     const definition = this.definition(target.provider);
-    if (rejectedAccessToken !== undefined) {
-      const current = this.records.get(key) ?? (await this.read(target, key));
-      const work = () => refreshConnection({ connections: this.connections, definition, windowSeconds: this.windowSeconds, rejectedAccessToken }, current);
-      return this.refresh(key, work, (record) => record.access_token !== rejectedAccessToken);
-    }
     const record = this.records.get(key) ?? (await this.read(target, key));
+    if (rejectedAccessToken !== undefined) {
+      const work = () => refreshConnection({ connections: this.connections, definition, windowSeconds: this.windowSeconds, rejectedAccessToken }, record);
+      return this.refresh(key, work, (refreshed) => refreshed.access_token !== rejectedAccessToken);
+    }
     assertAlive(this.connections, definition, record);
     if (record.auth_type !== "oauth2" || !isExpired(record, this.windowSeconds)) return record;
     const refresh = () =>
       this.refresh(
         key,
         () => usableConnection(this.connections, definition, target.connection, { windowSeconds: this.windowSeconds }),
-        (record) => !isExpired(record, this.windowSeconds),
+        (refreshed) => !isExpired(refreshed, this.windowSeconds),
       );
     // a few seconds short of its expiry: the service's clock and rounding may count it out already
     if (!isExpired(record, STILL_VALID_MARGIN_S)) {
       if (!this.pending.has(`refresh:${key}`) && !this.waitingToRetry(key)) refresh().catch(() => {});
       return record;
     }
-    const retry = this.retries.get(key);
-    if (retry && this.waitingToRetry(key)) {
-      const seconds = Math.ceil((retry.at - performance.now()) / 1000);
+    if (this.waitingToRetry(key)) {
+      const seconds = Math.ceil((this.retries.get(key)!.at - performance.now()) / 1000);
       throw new RefreshError(`refreshing "${target.provider}" (connection "${target.connection}") failed moments ago; it is tried again in ${seconds} s`, {
         hint: "the provider could not give a new token; try again shortly",
       });

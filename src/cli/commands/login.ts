@@ -4,6 +4,7 @@ import { terminalInteraction } from "../../input/terminal-interaction.js";
 import { MAX_LOGIN_WAIT_SECONDS } from "../../auth/interaction.js";
 import { login as runLogin, loginSummary } from "../../auth/login.js";
 import type { FlowType } from "../../providers/schema.js";
+import { ENDING_SIGNALS } from "../../auth/hold-signals.js";
 import type { CommandContext } from "../context.js";
 
 export interface LoginOptions {
@@ -27,8 +28,7 @@ export default async function login(ctx: CommandContext, provider: string, opts:
   // launch page go away, and nothing is stored
   const interrupt = new AbortController();
   const onSignal = () => interrupt.abort();
-  const signals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
-  for (const s of signals) process.once(s, onSignal);
+  for (const s of ENDING_SIGNALS) process.once(s, onSignal);
   try {
     const { record, flow } = await runLogin(
       { home: ctx.home, profile: ctx.profile, connections: ctx.connections },
@@ -52,7 +52,7 @@ export default async function login(ctx: CommandContext, provider: string, opts:
     const who = record.account.label ?? record.account.id;
     ctx.out.success(`Logged in to ${definition.display_name}${who ? ` as ${who}` : ""} (connection "${connection}").`);
   } finally {
-    for (const s of signals) process.removeListener(s, onSignal);
+    for (const s of ENDING_SIGNALS) process.removeListener(s, onSignal);
   }
 }
 
